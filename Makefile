@@ -1,0 +1,58 @@
+# Sanan: `make demo` serves the demo community; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: demo test install install-dev browser lint typecheck check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## demo: set up everything, build the demo community, print the logins, serve it
+demo: install
+	$(BIN)/sanan demo
+	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(BIN)/sanan runserver $(HOST):$(PORT)
+
+## browser: Debian's Chromium and a CJK font for the Playwright tests
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+	  echo "Installing Chromium and fonts (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
+
+## test: install what the tests need (browser included) and run every test
+test: install-dev browser
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+check: install
+	$(BIN)/sanan check
+	$(BIN)/sanan makemigrations --check --dry-run
+
+bench: install-dev
+	$(BIN)/python bench/locate_bench.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

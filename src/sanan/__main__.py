@@ -1,0 +1,3 @@
+from sanan.cli import main
+
+main()

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from sanan import __version__
+
+
+def sanan(request: HttpRequest) -> dict[str, Any]:
+    return {"SANAN_VERSION": __version__}

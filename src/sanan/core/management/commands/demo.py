@@ -1,0 +1,35 @@
+"""``sanan demo``: build the Hongqi demo community and one user per role (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from sanan.core.demo import build_demo
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo community of Hongqi, Leshan, and print the demo logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=2018, help="random seed (default 2018)")
+        parser.add_argument(
+            "--no-migrate", action="store_true", help="do not apply migrations first"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+        result = build_demo(seed=options["seed"], progress=self.stdout.write)
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("Demo community ready: " + result.summary()))
+        self.stdout.write("")
+        self.stdout.write("Demo logins (password for all: %s)" % result.password)
+        width = max(len(login.role_label) for login in result.logins)
+        for login in result.logins:
+            self.stdout.write(
+                f"  {login.role_label.ljust(width)}  {login.username:<14} {login.phone}  "
+                f"{login.scope}"
+            )

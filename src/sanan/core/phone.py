@@ -1,0 +1,46 @@
+"""Phone numbers as people type them: normalised, validated, masked."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.utils.translation import gettext_lazy as _
+
+from sanan.core.errors import DomainError
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_digits(value: str) -> str:
+    """Full-width digits become ASCII; spaces, dashes and brackets are dropped."""
+    value = unicodedata.normalize("NFKC", value)
+    return re.sub(r"[\s\-()（）]", "", value)
+
+
+def normalise_mobile(value: str) -> str:
+    """An 11-digit mainland mobile number, accepting +86/0086 and full-width digits."""
+    digits = normalise_digits(value)
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+            digits = digits[len(prefix):]
+            break
+    if not _MOBILE.match(digits):
+        raise DomainError(
+            "phone.invalid_mobile",
+            _("A mobile number has 11 digits and starts with 1, e.g. 138 0000 0000."),
+            fields={"phone": [_("Enter an 11-digit mobile number.")]},
+        )
+    return digits
+
+
+def looks_like_mobile(value: str) -> bool:
+    try:
+        normalise_mobile(value)
+    except DomainError:
+        return False
+    return True
+
+
+def mask_mobile(digits: str) -> str:
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) == 11 else "****"

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+import sanan
+from sanan.accounts.permissions import permissions_for
+from sanan.accounts.roles import Role
+from sanan.places.models import Place
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database state, for load balancers and the CI smoke test."""
+    started = time.perf_counter()
+    database: dict[str, object] = {"vendor": connection.vendor}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        database["ok"] = True
+    except Exception as exc:  # the point is to report it, not to crash
+        database.update(ok=False, error=exc.__class__.__name__)
+    database["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    ok = bool(database["ok"])
+    return JsonResponse(
+        {"status": "ok" if ok else "error", "version": sanan.__version__, "database": database},
+        status=200 if ok else 503,
+    )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role's start page: what is theirs to look after, and where to go from here."""
+    perms = permissions_for(request.user)
+    role = perms.primary_role or (Role.ADMIN if request.user.is_superuser else None)
+    roots = perms.scope_paths("place.view")
+    scope = list(
+        Place.objects.filter(path__in=roots) if roots != [""] else Place.objects.filter(depth=1)
+    )
+    return render(
+        request,
+        "core/home.html",
+        {
+            "role": role,
+            "role_label": Role(role).label if role else "",
+            "roles": [Role(r).label for r in perms.roles],
+            "scope": scope,
+            "can_audit": perms.has("audit.view"),
+            "can_map": perms.has("place.view_map"),
+        },
+    )

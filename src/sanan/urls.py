@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from sanan.accounts.api import MeApi
+from sanan.audit.api import AuditEventViewSet
+from sanan.core import views as core_views
+from sanan.places.api import PlaceViewSet
+
+router = DefaultRouter()
+router.register("places", PlaceViewSet, basename="place")
+router.register("audit/events", AuditEventViewSet, basename="audit-event")
+
+api_v1 = [
+    path("me/", MeApi.as_view(), name="me"),
+    path("auth/token/", obtain_auth_token, name="token"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("sanan.accounts.urls")),
+    path("places/", include("sanan.places.urls")),
+    path("audit/", include("sanan.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
