@@ -38,3 +38,6 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "sanan.core.views.not_found"
+handler500 = "sanan.core.views.server_error"

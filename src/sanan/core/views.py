@@ -7,11 +7,13 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 import sanan
 from sanan.accounts.permissions import permissions_for
 from sanan.accounts.roles import Role
+from sanan.core.api import error_body
 from sanan.places.models import Place
 
 
@@ -57,3 +59,22 @@ def home(request: HttpRequest) -> HttpResponse:
             "can_map": perms.has("place.view_map"),
         },
     )
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(
+            error_body("server.error", _("Something went wrong on our side; nothing was saved.")),
+            status=500,
+        )
+    return render(request, "500.html", status=500)
