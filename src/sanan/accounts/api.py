@@ -54,5 +54,3 @@ class MeApi(APIView):
             ],
         }
         return Response(MeSerializer(data).data)
-
-

@@ -9,8 +9,9 @@ class LoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("Mobile number or username"),
         max_length=150,
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username",
-                                      "inputmode": "text"}),
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "username", "inputmode": "text"}
+        ),
     )
     password = forms.CharField(
         label=_("Password"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -21,11 +21,7 @@ class User(AbstractUser):
     phone_encrypted = models.TextField(blank=True, default="")
     phone_index = models.CharField(max_length=64, null=True, blank=True, unique=True)
     phone_masked = models.CharField(_("phone"), max_length=16, blank=True, default="")
-    preferred_language = models.CharField(
-        _("language"), max_length=8, blank=True, default=""
-    )
-
-    objects = UserManager()
+    preferred_language = models.CharField(_("language"), max_length=8, blank=True, default="")
 
     class Meta:
         verbose_name = _("user")
@@ -50,7 +46,10 @@ class RoleAssignment(models.Model):
         Place, on_delete=models.PROTECT, related_name="role_assignments", verbose_name=_("scope")
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, null=True, blank=True,
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="role_assignments",
     )
     starts_on = models.DateField(_("from"), null=True, blank=True)

@@ -7,11 +7,14 @@ Objects outside every scope are reported as not found (404), never as forbidden.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from sanan.accounts.roles import ROLE_ACTIONS, ROLE_PRIORITY
 from sanan.core import clock
@@ -101,7 +104,7 @@ class Permissions:
         if not self.can_see(obj):
             raise Http404
         if not self.can(action, obj):
-            raise PermissionDenied("auth.forbidden", "You may not do this here.")
+            raise PermissionDenied("auth.forbidden", _("You may not do this here."))
 
     # --- scoping querysets ---------------------------------------------------------------
     def filter(self, qs: QuerySet[M], action: str, place_field: str) -> QuerySet[M]:
@@ -133,10 +136,8 @@ def permissions_for(user: Any) -> Permissions:
     cached = getattr(user, "_sanan_permissions", None)
     if cached is None:
         cached = Permissions(user)
-        try:
+        with contextlib.suppress(AttributeError):  # objects that refuse new attributes
             user._sanan_permissions = cached
-        except AttributeError:  # AnonymousUser may refuse new attributes in the future
-            pass
     return cached
 
 
@@ -144,7 +145,7 @@ def get_visible_or_404(qs: QuerySet[M], user: Any, **lookup: Any) -> M:
     """Fetch one object the user can see; anything else (absent or out of scope) is a 404."""
     try:
         obj = qs.get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404 from None
     if not permissions_for(user).can_see(obj):
         raise Http404

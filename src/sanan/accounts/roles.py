@@ -20,8 +20,15 @@ class Role(models.TextChoices):
 
 # Which role's home page a user with several roles sees first.
 ROLE_PRIORITY: list[str] = [
-    Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.COMMITTEE, Role.HANDLER,
-    Role.COMMISSIONER, Role.RED_BUTLER, Role.UNIT_MEMBER, Role.RESIDENT,
+    Role.ADMIN,
+    Role.LEADER,
+    Role.DISPATCHER,
+    Role.COMMITTEE,
+    Role.HANDLER,
+    Role.COMMISSIONER,
+    Role.RED_BUTLER,
+    Role.UNIT_MEMBER,
+    Role.RESIDENT,
 ]
 
 # Roles that must name the organisation they act for.

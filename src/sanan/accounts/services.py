@@ -100,14 +100,23 @@ def role_grant(
         )
     with transaction.atomic():
         assignment, created = RoleAssignment.objects.get_or_create(
-            user=user, role=role, place=place, organisation=organisation,
+            user=user,
+            role=role,
+            place=place,
+            organisation=organisation,
             defaults={"starts_on": starts_on, "ends_on": ends_on},
         )
         if created:
             audit_record(
-                actor=actor, action="role.granted", target=user, reason=reason,
-                data={"role": role.value, "place": place.code,
-                      "organisation": organisation.code if organisation else None},
+                actor=actor,
+                action="role.granted",
+                target=user,
+                reason=reason,
+                data={
+                    "role": role.value,
+                    "place": place.code,
+                    "organisation": organisation.code if organisation else None,
+                },
             )
     if hasattr(user, "_sanan_permissions"):
         del user._sanan_permissions
@@ -117,7 +126,10 @@ def role_grant(
 def role_revoke(*, actor: Any, assignment: RoleAssignment, reason: str = "") -> None:
     with transaction.atomic():
         audit_record(
-            actor=actor, action="role.revoked", target=assignment.user, reason=reason,
+            actor=actor,
+            action="role.revoked",
+            target=assignment.user,
+            reason=reason,
             data={"role": assignment.role, "place": assignment.place.code},
         )
         assignment.delete()

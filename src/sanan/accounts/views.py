@@ -8,9 +8,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from sanan.core.api import error_body
-
 from sanan.accounts.forms import LoginForm
+from sanan.core.api import error_body
 
 
 class LoginView(auth_views.LoginView):

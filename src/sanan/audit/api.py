@@ -13,8 +13,18 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "seq", "at", "actor_label", "action", "object_type", "object_id", "object_label",
-            "reason", "data", "ip", "request_id", "hash",
+            "seq",
+            "at",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "object_label",
+            "reason",
+            "data",
+            "ip",
+            "request_id",
+            "hash",
         ]
 
 

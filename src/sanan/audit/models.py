@@ -31,8 +31,12 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(primary_key=True)  # assigned from AuditHead, gap-free
     at = models.DateTimeField(_("when"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", db_constraint=False,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     actor_label = models.CharField(_("who"), max_length=150)
     action = models.CharField(_("action"), max_length=64, db_index=True)

@@ -131,7 +131,7 @@ def audit_prune(*, actor: Any = None, older_than_days: int | None = None) -> int
     days = settings.AUDIT_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = clock.now() - dt.timedelta(days=days)
     with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        AuditHead.objects.select_for_update().get_or_create(pk=1)
         last_old = (
             AuditEvent.objects.filter(at__lt=cutoff).order_by("-seq").values("seq", "hash").first()
         )

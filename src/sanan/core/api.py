@@ -42,7 +42,8 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     elif isinstance(detail, list):
         for index, value in enumerate(detail):
             if isinstance(value, dict | list):
-                for sub, msgs in _flatten(value, f"{prefix}.{index}" if prefix else str(index)).items():
+                name = f"{prefix}.{index}" if prefix else str(index)
+                for sub, msgs in _flatten(value, name).items():
                     out.setdefault(sub, []).extend(msgs)
             else:
                 out.setdefault(prefix or "non_field_errors", []).append(str(value))
@@ -53,9 +54,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(
-            error_body(exc.code, str(exc.message), exc.fields), status=exc.status_code
-        )
+        return Response(error_body(exc.code, str(exc.message), exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -63,9 +62,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
-    code = next(
-        (c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), "request.error"
-    )
+    code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), "request.error")
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         response.data = error_body(code, _("Some fields need correcting."), fields)

@@ -45,9 +45,7 @@ def _decrypt(cipher: str, key: bytes, blob: bytes, aad: bytes) -> bytes:
     nonce, body = blob[:_NONCE], blob[_NONCE:]
     if cipher == "aes-256-gcm":
         return AESGCM(key).decrypt(nonce, body, aad)
-    decryptor = Cipher(
-        algorithms.SM4(_sm4_key(key)), modes.GCM(nonce, body[-_TAG:])
-    ).decryptor()
+    decryptor = Cipher(algorithms.SM4(_sm4_key(key)), modes.GCM(nonce, body[-_TAG:])).decryptor()
     decryptor.authenticate_additional_data(aad)
     return decryptor.update(body[:-_TAG]) + decryptor.finalize()
 

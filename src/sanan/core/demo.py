@@ -74,8 +74,13 @@ def courtyard_polygons(rng: random.Random) -> list[Polygon]:
     cells = []
     for j in reversed(range(ROWS)):  # number from the north-west corner
         for i in range(COLS):
-            ring = [corners[(i, j)], corners[(i + 1, j)], corners[(i + 1, j + 1)],
-                    corners[(i, j + 1)], corners[(i, j)]]
+            ring = [
+                corners[(i, j)],
+                corners[(i + 1, j)],
+                corners[(i + 1, j + 1)],
+                corners[(i, j + 1)],
+                corners[(i, j)],
+            ]
             cells.append(Polygon([(round(x, 7), round(y, 7)) for x, y in ring]))
     return cells
 
@@ -106,13 +111,20 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
         cells = courtyard_polygons(rng)
         area_boundary = unary_union(cells)
         area = _ensure(
-            community, PlaceKind.AREA, "511102-tj-nyq-hq", "红旗小区",
-            boundary={"type": area_boundary.geom_type,
-                      "coordinates": [list(map(list, area_boundary.exterior.coords))]},
+            community,
+            PlaceKind.AREA,
+            "511102-tj-nyq-hq",
+            "红旗小区",
+            boundary={
+                "type": area_boundary.geom_type,
+                "coordinates": [list(map(list, area_boundary.exterior.coords))],
+            },
             address="乐山市市中区牛咡桥社区红旗小区",
         )
-    progress(f"  places: {city.name} › {district.name} › {subdistrict.name} › "
-             f"{community.name} › {area.name}")
+    progress(
+        f"  places: {city.name} › {district.name} › {subdistrict.name} › "
+        f"{community.name} › {area.name}"
+    )
 
     # Houses are spread over the courtyards: every courtyard has at least two.
     per_courtyard = [2] * COURTYARDS
@@ -126,8 +138,14 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
         with transaction.atomic():
             lane = LANES[(index - 1) // 7 % len(LANES)]
             courtyard = _ensure(
-                area, PlaceKind.COURTYARD, f"hq-c{index:02d}", f"{index}号院",
-                boundary={"type": "Polygon", "coordinates": [list(map(list, cell.exterior.coords))]},
+                area,
+                PlaceKind.COURTYARD,
+                f"hq-c{index:02d}",
+                f"{index}号院",
+                boundary={
+                    "type": "Polygon",
+                    "coordinates": [list(map(list, cell.exterior.coords))],
+                },
                 address=f"{lane}{index}号院",
             )
             courtyards.append(courtyard)
@@ -136,14 +154,21 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
                 door = _point_inside(rng, cell)
                 floors = rng.choice([2, 3, 3, 4, 4, 5])
                 house = _ensure(
-                    courtyard, PlaceKind.HOUSE, f"hq-c{index:02d}-h{h:02d}",
+                    courtyard,
+                    PlaceKind.HOUSE,
+                    f"hq-c{index:02d}-h{h:02d}",
                     f"{lane}{house_number}号",
-                    point=LatLng(door.y, door.x), address=f"红旗小区{lane}{house_number}号",
+                    point=LatLng(door.y, door.x),
+                    address=f"红旗小区{lane}{house_number}号",
                 )
                 for floor in range(1, floors + 1):
                     for room in range(1, rng.choice([1, 1, 2]) + 1):
-                        _ensure(house, PlaceKind.UNIT, f"{house.code}-{floor}0{room}",
-                                f"{floor}0{room}室")
+                        _ensure(
+                            house,
+                            PlaceKind.UNIT,
+                            f"{house.code}-{floor}0{room}",
+                            f"{floor}0{room}室",
+                        )
                         units += 1
         if index % 11 == 0:
             progress(f"  courtyards: {index}/{COURTYARDS}")
@@ -154,13 +179,16 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
     }
 
     with transaction.atomic():
-        housing = _organisation(OrganisationKind.DEPARTMENT, "dept-housing",
-                                "市中区住房和城乡建设局", community)
-        unit = _organisation(OrganisationKind.UNIT, "unit-hospital",
-                             "乐山市人民医院党总支（双报到单位）", community)
+        housing = _organisation(
+            OrganisationKind.DEPARTMENT, "dept-housing", "市中区住房和城乡建设局", community
+        )
+        unit = _organisation(
+            OrganisationKind.UNIT, "unit-hospital", "乐山市人民医院党总支（双报到单位）", community
+        )
         first_house = Place.objects.get(code="hq-c01-h01")
-        first_unit = Place.objects.filter(path__startswith=first_house.path,
-                                          kind=PlaceKind.UNIT).first()
+        first_unit = Place.objects.filter(
+            path__startswith=first_house.path, kind=PlaceKind.UNIT
+        ).first()
         assert first_unit is not None
         people = [
             (Role.RESIDENT, "resident", "王秀英", first_unit, None),
@@ -178,14 +206,26 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
             phone = _demo_phone(n)
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = user_create(actor=SYSTEM, username=username, password=result.password,
-                                   display_name=name, phone=phone, validate=False)
+                user = user_create(
+                    actor=SYSTEM,
+                    username=username,
+                    password=result.password,
+                    display_name=name,
+                    phone=phone,
+                    validate=False,
+                )
                 if role == Role.ADMIN:
                     user.is_staff = True
                     user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
-            role_grant(actor=SYSTEM, user=user, role=role, place=place, organisation=org,
-                       reason="demo community")
+            role_grant(
+                actor=SYSTEM,
+                user=user,
+                role=role,
+                place=place,
+                organisation=org,
+                reason="demo community",
+            )
             scope = f"{place.name}" + (f" · {org.name}" if org else "")
             result.logins.append(DemoLogin(str(Role(role).label), username, phone, scope))
     return result

@@ -23,7 +23,7 @@ def normalise_mobile(value: str) -> str:
     digits = normalise_digits(value)
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
             break
     if not _MOBILE.match(digits):
         raise DomainError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -26,8 +27,16 @@ class PlaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Place
         fields = [
-            "id", "code", "name", "kind", "kind_label", "depth", "parent_id",
-            "address", "latitude", "longitude",
+            "id",
+            "code",
+            "name",
+            "kind",
+            "kind_label",
+            "depth",
+            "parent_id",
+            "address",
+            "latitude",
+            "longitude",
         ]
 
 
@@ -38,7 +47,7 @@ class PlaceDetailSerializer(PlaceSerializer):
 
 class PlaceFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=PlaceKind.choices)
-    within = django_filters.NumberFilter(method="filter_within", label="within place id")
+    within = django_filters.NumberFilter(method="filter_within", label=_("within place id"))
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
 
     class Meta:
@@ -72,7 +81,7 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self) -> Place:
         place = place_get_for(user=self.request.user, pk=int(self.kwargs["pk"]))
         parent = place.get_parent()
-        place.parent_id = parent.pk if parent else None  # type: ignore[attr-defined]
+        place.parent_id = parent.pk if parent else None
         return place
 
     @extend_schema(
@@ -89,11 +98,9 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
         query = LocateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         system = parse_system(query.validated_data["system"])
-        courtyard = locate(
-            LatLng(query.validated_data["lat"], query.validated_data["lng"]), system
-        )
+        courtyard = locate(LatLng(query.validated_data["lat"], query.validated_data["lng"]), system)
         if courtyard is None or not self._visible(courtyard):
-            raise NotFound("place.not_in_any_courtyard", "No courtyard you can see is there.")
+            raise NotFound("place.not_in_any_courtyard", _("No courtyard you can see is there."))
         courtyard = with_parent_id(Place.objects.filter(pk=courtyard.pk)).get()
         return Response(PlaceSerializer(courtyard, context={"request": request}).data)
 
@@ -110,11 +117,14 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
             {
                 "type": "Feature",
                 "id": child.pk,
-                "properties": {"id": child.pk, "code": child.code, "name": child.name,
-                               "kind": child.kind},
+                "properties": {
+                    "id": child.pk,
+                    "code": child.code,
+                    "name": child.name,
+                    "kind": child.kind,
+                },
                 "geometry": child.boundary,
             }
             for child in children
         ]
         return Response({"type": "FeatureCollection", "features": features})
-

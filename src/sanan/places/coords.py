@@ -42,8 +42,15 @@ class LatLng:
 
 def parse_system(value: str | CoordSystem) -> CoordSystem:
     normalised = str(value).strip().lower().replace("-", "").replace("_", "")
-    aliases = {"wgs84": "wgs84", "gps": "wgs84", "gcj02": "gcj02", "amap": "gcj02",
-               "bd09": "bd09", "bd09ll": "bd09", "baidu": "bd09"}
+    aliases = {
+        "wgs84": "wgs84",
+        "gps": "wgs84",
+        "gcj02": "gcj02",
+        "amap": "gcj02",
+        "bd09": "bd09",
+        "bd09ll": "bd09",
+        "baidu": "bd09",
+    }
     if normalised not in aliases:
         raise DomainError(
             "coordinates.unknown_system",

@@ -27,17 +27,13 @@ def parse_boundary(geojson: Any) -> Polygon | MultiPolygon:
     if geom.is_empty:
         raise boundary_error(_("The boundary is empty."))
     minx, miny, maxx, maxy = geom.bounds
-    if not (
-        -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
-    ):
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise boundary_error(
             _("Boundary coordinates must be longitude, latitude in WGS-84 degrees.")
         )
     if not geom.is_valid:
-        raise boundary_error(
-            _("The boundary crosses itself or is otherwise not a valid polygon.")
-        )
-    return geom  # type: ignore[return-value]
+        raise boundary_error(_("The boundary crosses itself or is otherwise not a valid polygon."))
+    return geom
 
 
 def to_geojson(geom: Polygon | MultiPolygon) -> dict[str, Any]:

@@ -55,9 +55,11 @@ class CourtyardIndex:
         points = shapely.points(np.asarray(lngs, dtype=float), np.asarray(lats, dtype=float))
         point_idx, geom_idx = self.tree.query(points, predicate="intersects")
         result: list[int | None] = [None] * len(points)
-        # query returns pairs sorted by input index; keep the lowest geometry index per point
-        for p, g in zip(point_idx[::-1].tolist(), geom_idx[::-1].tolist(), strict=True):
-            result[p] = int(self.ids[g]) if result[p] is None else min(result[p], int(self.ids[g]))  # type: ignore[type-var]
+        # ids are sorted, so the lowest geometry index is the lowest id (shared edges)
+        for p, g in zip(point_idx.tolist(), geom_idx.tolist(), strict=True):
+            current = result[p]
+            if current is None or int(self.ids[g]) < current:
+                result[p] = int(self.ids[g])
         return result
 
     def __len__(self) -> int:

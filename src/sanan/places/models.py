@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -35,7 +35,7 @@ class PlaceQuerySet(MP_NodeQuerySet):
         """Places in the user's scope for ``action``, plus the ancestors leading to it."""
         from sanan.accounts.permissions import permissions_for
 
-        return permissions_for(user).filter_places(self, action)
+        return cast(PlaceQuerySet, permissions_for(user).filter_places(self, action))
 
     def subtree(self, place: Place) -> PlaceQuerySet:
         return self.filter(path__startswith=place.path)

@@ -25,9 +25,7 @@ def place_get_for(*, user: Any, pk: int) -> Place:
 
 
 def place_children(*, user: Any, place: Place) -> PlaceQuerySet:
-    return Place.objects.visible_to(user).filter(
-        path__startswith=place.path, depth=place.depth + 1
-    )
+    return Place.objects.visible_to(user).filter(path__startswith=place.path, depth=place.depth + 1)
 
 
 def place_ancestors(place: Place) -> list[Place]:

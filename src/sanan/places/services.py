@@ -94,7 +94,10 @@ def place_update(
             setattr(place, field, value)
         place.save(update_fields=[*changed, "updated_at"])
         audit_record(
-            actor=actor, action="place.updated", target=place, reason=reason,
+            actor=actor,
+            action="place.updated",
+            target=place,
+            reason=reason,
             data={"fields": sorted(changed)},
         )
     return place

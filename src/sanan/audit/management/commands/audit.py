@@ -25,7 +25,8 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.ERROR(problem))
             if not result.ok:
                 raise CommandError(
-                    f"audit chain BROKEN: {len(result.problems)} problem(s) in {result.checked} rows"
+                    f"audit chain BROKEN: {len(result.problems)} problem(s)"
+                    f" in {result.checked} rows"
                 )
             self.stdout.write(self.style.SUCCESS(f"audit chain OK: {result.checked} rows verified"))
         else:

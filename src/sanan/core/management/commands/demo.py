@@ -26,7 +26,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo community ready: " + result.summary()))
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s)" % result.password)
+        self.stdout.write(f"Demo logins (password for all: {result.password})")
         width = max(len(login.role_label) for login in result.logins)
         for login in result.logins:
             self.stdout.write(
