@@ -14,7 +14,8 @@ import sanan
 from sanan.accounts.permissions import permissions_for
 from sanan.accounts.roles import Role
 from sanan.core.api import error_body
-from sanan.places.models import Place
+from sanan.places.models import Place, PlaceKind
+from sanan.places.selectors import place_list
 
 
 @never_cache
@@ -55,6 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "role_label": Role(role).label if role else "",
             "roles": [Role(r).label for r in perms.roles],
             "scope": scope,
+            "areas": list(place_list(user=request.user, kind=PlaceKind.AREA)[:24]),
             "can_audit": perms.has("audit.view"),
             "can_map": perms.has("place.view_map"),
         },

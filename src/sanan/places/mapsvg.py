@@ -25,6 +25,7 @@ class SvgMap:
     width: float
     height: float
     shapes: list[MapShape]
+    outline: str = ""  # the enclosing place's boundary, drawn behind the shapes
 
 
 def _rings(geom) -> Iterable:  # type: ignore[no-untyped-def]
@@ -34,15 +35,23 @@ def _rings(geom) -> Iterable:  # type: ignore[no-untyped-def]
         yield from polygon.interiors
 
 
-def draw(places: Iterable[Place], *, padding: float = 12.0) -> SvgMap | None:
-    """Project WGS-84 boundaries (equirectangular, scaled by cos(latitude)) into a viewBox."""
+def draw(
+    places: Iterable[Place], *, outline: Place | None = None, padding: float = 12.0
+) -> SvgMap | None:
+    """Project WGS-84 boundaries (equirectangular, scaled by cos(latitude)) into a viewBox.
+
+    With ``outline``, the map spans that place's boundary and draws it behind the shapes, so a
+    user who sees only some courtyards still sees where they lie in the area.
+    """
     items = [(p, parse_boundary(p.boundary)) for p in places if p.boundary]
-    if not items:
+    frame = parse_boundary(outline.boundary) if outline is not None and outline.boundary else None
+    if not items and frame is None:
         return None
-    minx = min(g.bounds[0] for _, g in items)
-    miny = min(g.bounds[1] for _, g in items)
-    maxx = max(g.bounds[2] for _, g in items)
-    maxy = max(g.bounds[3] for _, g in items)
+    extent = [g for _, g in items] + ([frame] if frame is not None else [])
+    minx = min(g.bounds[0] for g in extent)
+    miny = min(g.bounds[1] for g in extent)
+    maxx = max(g.bounds[2] for g in extent)
+    maxy = max(g.bounds[3] for g in extent)
     kx = math.cos(math.radians((miny + maxy) / 2))
     span_x = max((maxx - minx) * kx, 1e-9)
     span_y = max(maxy - miny, 1e-9)
@@ -52,13 +61,18 @@ def draw(places: Iterable[Place], *, padding: float = 12.0) -> SvgMap | None:
     def xy(lng: float, lat: float) -> tuple[float, float]:
         return (padding + (lng - minx) * kx * scale, padding + (maxy - lat) * scale)
 
-    shapes = []
-    for place, geom in items:
+    def path(geom) -> str:  # type: ignore[no-untyped-def]
         parts = []
         for ring in _rings(geom):
             pts = [xy(x, y) for x, y in ring.coords]
             parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in pts) + "Z")
+        return "".join(parts)
+
+    shapes = []
+    for place, geom in items:
         label = geom.representative_point()
         lx, ly = xy(label.x, label.y)
-        shapes.append(MapShape(place=place, d="".join(parts), label_x=lx, label_y=ly))
-    return SvgMap(width=WIDTH, height=height, shapes=shapes)
+        shapes.append(MapShape(place=place, d=path(geom), label_x=lx, label_y=ly))
+    return SvgMap(
+        width=WIDTH, height=height, shapes=shapes, outline=path(frame) if frame else ""
+    )

@@ -16,12 +16,8 @@ def place_detail(request: HttpRequest, pk: int) -> HttpResponse:
     place = place_get_for(user=request.user, pk=pk)
     children = list(place_children(user=request.user, place=place))
     svg = None
-    if place.kind in (PlaceKind.COMMUNITY, PlaceKind.AREA):
-        svg = mapsvg.draw(
-            [c for c in children if c.kind == PlaceKind.COURTYARD]
-            if place.kind == PlaceKind.AREA
-            else []
-        )
+    if place.kind == PlaceKind.AREA:
+        svg = mapsvg.draw(children, outline=place)
     elif place.kind == PlaceKind.COURTYARD and place.boundary:
         svg = mapsvg.draw([place])
     perms = permissions_for(request.user)
