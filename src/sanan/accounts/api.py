@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -10,6 +11,9 @@ from rest_framework.views import APIView
 
 from sanan.accounts.permissions import permissions_for
 from sanan.accounts.roles import Role
+from sanan.accounts.selectors import user_get_for, user_list
+from sanan.accounts.services import user_phone_reveal
+from sanan.core.errors import PermissionDenied
 
 
 class ScopeSerializer(serializers.Serializer):
@@ -54,3 +58,29 @@ class MeApi(APIView):
             ],
         }
         return Response(MeSerializer(data).data)
+
+
+class RevealInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class RevealOutputSerializer(serializers.Serializer):
+    phone = serializers.CharField()
+
+
+class UserPhoneRevealApi(APIView):
+    """Show a user's full mobile number. Needs the permission and a reason; audited."""
+
+    @extend_schema(request=RevealInputSerializer, responses=RevealOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        target = user_get_for(user=request.user, pk=pk)  # out of sight: 404
+        if not user_list(user=request.user, action="pii.reveal").filter(pk=pk).exists():
+            raise PermissionDenied(
+                "pii.forbidden", _("Your role may not see full personal numbers here.")
+            )
+        data = RevealInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        phone = user_phone_reveal(
+            actor=request.user, user=target, reason=data.validated_data["reason"]
+        )
+        return Response(RevealOutputSerializer({"phone": phone}).data)

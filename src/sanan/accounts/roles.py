@@ -45,10 +45,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.UNIT_MEMBER: frozenset(_VIEW),
     Role.HANDLER: frozenset(_STAFF),
     Role.COMMITTEE: frozenset(_STAFF),
-    Role.DISPATCHER: frozenset(_STAFF | {"place.edit", "user.view"}),
-    Role.LEADER: frozenset(_STAFF | {"user.view", "audit.view"}),
+    Role.DISPATCHER: frozenset(_STAFF | {"place.edit", "user.view", "pii.reveal"}),
+    Role.LEADER: frozenset(_STAFF | {"user.view", "audit.view", "pii.reveal"}),
     Role.ADMIN: frozenset(
-        _STAFF | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view"}
+        _STAFF
+        | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
 }
 

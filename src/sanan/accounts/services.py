@@ -42,14 +42,18 @@ def user_create(
     display_name: str = "",
     phone: str = "",
     validate: bool = True,
+    superuser: bool = False,
 ) -> User:
+    """A new account. ``superuser`` makes an administrator who may use the admin site."""
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(
             "user.username_taken",
             _("This username is taken."),
             fields={"username": [_("Choose another username.")]},
         )
-    user = User(username=username, display_name=display_name)
+    user = User(
+        username=username, display_name=display_name, is_staff=superuser, is_superuser=superuser
+    )
     if validate:
         try:
             validate_password(password, user)
@@ -133,3 +137,23 @@ def role_revoke(*, actor: Any, assignment: RoleAssignment, reason: str = "") -> 
             data={"role": assignment.role, "place": assignment.place.code},
         )
         assignment.delete()
+
+
+def user_phone_reveal(*, actor: Any, user: User, reason: str) -> str:
+    """The plain mobile number, for someone allowed to see it who says why; always audited."""
+    reason = reason.strip()
+    if len(reason) < 4:
+        raise DomainError(
+            "pii.reason_required",
+            _("Say why you need to see this number (at least 4 characters)."),
+            fields={"reason": [_("A reason is required.")]},
+        )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="pii.revealed",
+            target=user,
+            reason=reason,
+            data={"field": "phone"},
+        )
+    return user.phone_reveal()

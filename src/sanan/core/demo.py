@@ -18,7 +18,8 @@ from shapely.ops import unary_union
 from sanan.accounts.models import User
 from sanan.accounts.roles import Role
 from sanan.accounts.services import role_grant, user_create
-from sanan.organisation.models import Organisation, OrganisationKind
+from sanan.organisation.models import OrganisationKind
+from sanan.organisation.services import membership_add, organisation_ensure
 from sanan.places.coords import LatLng
 from sanan.places.models import Place, PlaceKind
 from sanan.places.services import place_create
@@ -179,11 +180,19 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
     }
 
     with transaction.atomic():
-        housing = _organisation(
-            OrganisationKind.DEPARTMENT, "dept-housing", "市中区住房和城乡建设局", community
+        housing = organisation_ensure(
+            actor=SYSTEM,
+            kind=OrganisationKind.DEPARTMENT,
+            code="dept-housing",
+            name="市中区住房和城乡建设局",
+            place=community,
         )
-        unit = _organisation(
-            OrganisationKind.UNIT, "unit-hospital", "乐山市人民医院党总支（双报到单位）", community
+        unit = organisation_ensure(
+            actor=SYSTEM,
+            kind=OrganisationKind.UNIT,
+            code="unit-hospital",
+            name="乐山市人民医院党总支",
+            place=community,
         )
         first_house = Place.objects.get(code="hq-c01-h01")
         first_unit = Place.objects.filter(
@@ -213,11 +222,8 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
                     display_name=name,
                     phone=phone,
                     validate=False,
+                    superuser=role == Role.ADMIN,
                 )
-                if role == Role.ADMIN:
-                    user.is_staff = True
-                    user.is_superuser = True
-                    user.save(update_fields=["is_staff", "is_superuser"])
             role_grant(
                 actor=SYSTEM,
                 user=user,
@@ -226,13 +232,10 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
                 organisation=org,
                 reason="demo community",
             )
+            if org is not None:
+                membership_add(
+                    actor=SYSTEM, organisation=org, user=user, title=str(Role(role).label)
+                )
             scope = f"{place.name}" + (f" · {org.name}" if org else "")
             result.logins.append(DemoLogin(str(Role(role).label), username, phone, scope))
     return result
-
-
-def _organisation(kind: str, code: str, name: str, place: Place) -> Organisation:
-    org, _ = Organisation.objects.get_or_create(
-        code=code, defaults={"kind": kind, "name": name, "place": place}
-    )
-    return org
