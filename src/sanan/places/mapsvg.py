@@ -73,6 +73,4 @@ def draw(
         label = geom.representative_point()
         lx, ly = xy(label.x, label.y)
         shapes.append(MapShape(place=place, d=path(geom), label_x=lx, label_y=ly))
-    return SvgMap(
-        width=WIDTH, height=height, shapes=shapes, outline=path(frame) if frame else ""
-    )
+    return SvgMap(width=WIDTH, height=height, shapes=shapes, outline=path(frame) if frame else "")
