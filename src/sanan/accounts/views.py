@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sanan.accounts.forms import LoginForm
 from sanan.core.api import error_body
@@ -31,7 +31,11 @@ def locked_out(
         return JsonResponse(
             error_body(
                 "auth.locked_out",
-                _("Too many failed sign-ins. Try again in %(minutes)d minutes.")
+                ngettext(
+                    "Too many failed sign-ins. Try again in %(minutes)d minute.",
+                    "Too many failed sign-ins. Try again in %(minutes)d minutes.",
+                    minutes,
+                )
                 % {"minutes": minutes},
             ),
             status=429,

@@ -69,7 +69,11 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_json(request):
-        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+        return JsonResponse(
+            error_body("not_found", _("Not found.")),
+            status=404,
+            json_dumps_params={"ensure_ascii": False},
+        )
     return render(request, "404.html", status=404)
 
 
@@ -78,5 +82,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             error_body("server.error", _("Something went wrong on our side; nothing was saved.")),
             status=500,
+            json_dumps_params={"ensure_ascii": False},
         )
     return render(request, "500.html", status=500)

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 
@@ -28,6 +29,21 @@ CHILD_KIND: dict[str, str | None] = {
     kind: (KIND_ORDER[i + 1] if i + 1 < len(KIND_ORDER) else None)
     for i, kind in enumerate(KIND_ORDER)
 }
+
+
+def count_label(kind: str, n: int) -> str:
+    """ "55 courtyards" / "55 个院落": a count of places of one kind, in the user's language."""
+    forms = {
+        PlaceKind.CITY: ngettext("%(n)d city", "%(n)d cities", n),
+        PlaceKind.DISTRICT: ngettext("%(n)d district", "%(n)d districts", n),
+        PlaceKind.SUBDISTRICT: ngettext("%(n)d sub-district", "%(n)d sub-districts", n),
+        PlaceKind.COMMUNITY: ngettext("%(n)d community", "%(n)d communities", n),
+        PlaceKind.AREA: ngettext("%(n)d residential area", "%(n)d residential areas", n),
+        PlaceKind.COURTYARD: ngettext("%(n)d courtyard", "%(n)d courtyards", n),
+        PlaceKind.HOUSE: ngettext("%(n)d house", "%(n)d houses", n),
+        PlaceKind.UNIT: ngettext("%(n)d unit", "%(n)d units", n),
+    }
+    return forms[PlaceKind(kind)] % {"n": n}
 
 
 class PlaceQuerySet(MP_NodeQuerySet):

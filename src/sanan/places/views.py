@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from sanan.accounts.permissions import permissions_for
 from sanan.places import mapsvg
-from sanan.places.models import PlaceKind
+from sanan.places.models import PlaceKind, count_label
 from sanan.places.selectors import place_ancestors, place_children, place_get_for
 
 
@@ -30,5 +30,8 @@ def place_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "children": children,
             "svg": svg,
             "in_scope": perms.can("place.view", place),
+            "children_label": count_label(place.child_kind, len(children))
+            if place.child_kind
+            else "",
         },
     )

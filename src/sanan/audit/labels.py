@@ -1,0 +1,34 @@
+"""People-readable names for audit action codes (the codes themselves stay stable)."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS: dict[str, Promise] = {
+    "place.created": _("Place created"),
+    "place.updated": _("Place changed"),
+    "user.created": _("Account created"),
+    "user.phone_changed": _("Mobile number changed"),
+    "role.granted": _("Role given"),
+    "role.revoked": _("Role taken away"),
+    "organisation.created": _("Organisation created"),
+    "membership.added": _("Member added"),
+    "pii.revealed": _("Personal data viewed"),
+    "audit.pruned": _("Old audit records removed (retention)"),
+}
+
+SYSTEM_ACTORS: dict[str, Promise] = {
+    "system": _("System"),
+    "demo": _("Demo data"),
+}
+
+
+def action_label(code: str) -> str:
+    label = ACTION_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def actor_label(label: str) -> str:
+    system = SYSTEM_ACTORS.get(label)
+    return str(system) if system is not None else label
