@@ -20,6 +20,7 @@ counts and the SHA-256 of the file.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -100,7 +101,7 @@ class RestoreResult:
     audit_error: str = ""
     pending_migrations: list[str] = field(default_factory=list)
     unknown_migrations: list[str] = field(default_factory=list)
-    missing_pii_keys: list[str] = field(default_factory=list)
+    key_warnings: list[str] = field(default_factory=list)
 
     @property
     def audit_ok(self) -> bool:
@@ -224,8 +225,54 @@ def snapshot_summary(cursor: Any, *, tables: set[str]) -> dict[str, Any]:
     return summary
 
 
+def _fingerprint(key: bytes) -> str:
+    """A short fingerprint that tells keys apart without revealing them (SHA-256 of a
+    256-bit random key says nothing about the key)."""
+    return hashlib.sha256(b"sanan-key-fingerprint\0" + key).hexdigest()[:16]
+
+
+def pii_key_fingerprints() -> dict[str, Any]:
+    """Which personal-data keys this server has: key id → fingerprint, and the index key."""
+    return {
+        "encryption": {key_id: _fingerprint(key) for key_id, key in settings.PII_KEYS.items()},
+        "index": _fingerprint(settings.PII_INDEX_KEY),
+    }
+
+
+def pii_key_warnings(manifest: dict[str, Any] | None) -> list[str]:
+    """What a restored database will miss, comparing the backup's keys with this server's."""
+    wanted = (manifest or {}).get("pii_keys")
+    if not isinstance(wanted, dict):
+        return []
+    have = pii_key_fingerprints()
+    warnings = []
+    for key_id, fingerprint in (wanted.get("encryption") or {}).items():
+        if key_id not in have["encryption"]:
+            warnings.append(
+                f"Personal data in this backup is encrypted with key {key_id}, which this server "
+                "does not have: add it to SANAN_PII_KEYS, or that data cannot be read."
+            )
+        elif have["encryption"][key_id] != fingerprint:
+            warnings.append(
+                f"This server's key {key_id} is not the key {key_id} the backup was made with: "
+                "personal data cannot be read until SANAN_PII_KEYS holds the original key."
+            )
+    if wanted.get("index") and wanted["index"] != have["index"]:
+        warnings.append(
+            "This server's SANAN_PII_INDEX_KEY differs from the backup's: sign-in and search by "
+            "mobile number will not find anyone until the original index key is set."
+        )
+    return warnings
+
+
 def _manifest(
-    *, engine: Engine, path: Path, started: float, summary: dict[str, Any], database: str
+    *,
+    engine: Engine,
+    path: Path,
+    started: float,
+    taken_at: dt.datetime,
+    summary: dict[str, Any],
+    database: str,
 ) -> dict[str, Any]:
     try:
         version = metadata.version("sanan")
@@ -237,13 +284,13 @@ def _manifest(
         "file": path.name,
         "size_bytes": path.stat().st_size,
         "sha256": _sha256(path),
-        "created_at": timezone.localtime(clock.now()).isoformat(timespec="seconds"),
+        "created_at": timezone.localtime(taken_at).isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - started, 3),
         "database": database,
         "sanan_version": version,
         "django_version": django.get_version(),
         # Personal data is encrypted with these keys, which are NOT in the backup.
-        "pii_key_ids": list(settings.PII_KEYS),
+        "pii_keys": pii_key_fingerprints(),
         **summary,
     }
 
@@ -343,7 +390,9 @@ def sqlite_check_backup(path: Path) -> dict[str, Any]:
     try:
         conn = sqlite3.connect(_sqlite_uri(path, "ro"), uri=True)
     except sqlite3.Error as exc:
-        raise BackupError("restore.unreadable", f"{path} cannot be opened: {exc}") from exc
+        raise BackupError(
+            "restore.unreadable", f"{path} cannot be opened ({exc}); nothing was restored."
+        ) from exc
     try:
         problems = _sqlite_integrity(conn)
         if problems:
@@ -360,7 +409,11 @@ def sqlite_check_backup(path: Path) -> dict[str, Any]:
             )
         return snapshot_summary(conn.cursor(), tables=tables)
     except sqlite3.Error as exc:
-        raise BackupError("restore.unreadable", f"{path} cannot be read: {exc}") from exc
+        raise BackupError(
+            "restore.unreadable",
+            f"{path} cannot be read ({exc}): the file is damaged or cut short; "
+            "nothing was restored.",
+        ) from exc
     finally:
         conn.close()
 
@@ -549,23 +602,30 @@ def pg_restore(*, source: Path, using: str = "default", progress: ProgressFn | N
     env = pg_environment(db)
     total = _pg_archive_tables(source, env=env)
     connections[using].close()
-    _run_pg_tool(
-        [
-            _pg_tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--exit-on-error",
-            "--verbose",
-            f"--dbname={db['NAME']}",
-            str(source),
-        ],
-        env=env,
-        progress=progress,
-        marker="processing data for table",
-        total=total,
-    )
+    try:
+        _run_pg_tool(
+            [
+                _pg_tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--exit-on-error",
+                "--verbose",
+                f"--dbname={db['NAME']}",
+                str(source),
+            ],
+            env=env,
+            progress=progress,
+            marker="processing data for table",
+            total=total,
+        )
+    except BackupError as exc:
+        raise BackupError(
+            "restore.pg_restore_failed",
+            f"{exc.message}\nThe restore ran as one transaction, so the database was left as it "
+            "was.",
+        ) from exc
 
 
 # --- The services used by the commands -------------------------------------------------------
@@ -582,7 +642,7 @@ def database_backup(
     engine = database_engine(using=using)
     path = backup_path(engine=engine, output=output, prefix=prefix)
     partial = path.with_name(path.name + ".partial")
-    started = time.monotonic()
+    started, taken_at = time.monotonic(), clock.now()  # the snapshot is taken as it starts
     db = connections[using].settings_dict
     _remove(partial)
     _private_file(partial)
@@ -598,7 +658,12 @@ def database_backup(
         _remove(partial)
         raise
     manifest = _manifest(
-        engine=engine, path=path, started=started, summary=summary, database=database
+        engine=engine,
+        path=path,
+        started=started,
+        taken_at=taken_at,
+        summary=summary,
+        database=database,
     )
     manifest_path = _write_manifest(path, manifest)
     return BackupResult(
@@ -606,8 +671,13 @@ def database_backup(
     )
 
 
-def backup_check(*, source: Path, using: str = "default") -> dict[str, Any]:
-    """Refuse a file this database cannot be restored from; return what is known about it."""
+def backup_check(*, source: Path, using: str = "default", thorough: bool = True) -> dict[str, Any]:
+    """Refuse a file this database cannot be restored from.
+
+    Always checks that it is a backup of this engine; ``thorough`` also reads it all (SQLite
+    integrity check; pg_restore --list) and returns its summary (SQLite: read from the file;
+    PostgreSQL: its manifest, if any).
+    """
     if not source.is_file():
         raise BackupError("restore.missing", f"There is no file at {source}.")
     engine = database_engine(using=using)
@@ -630,11 +700,27 @@ def backup_check(*, source: Path, using: str = "default") -> dict[str, Any]:
                 else " (DATABASE_URL unset or sqlite://…)."
             ),
         )
+    if not thorough:
+        return {}
+    _check_against_manifest(source)
     if engine == "sqlite":
         return sqlite_check_backup(source)
     manifest = read_manifest(source) or {}
     _pg_archive_tables(source, env=pg_environment(connections[using].settings_dict))
     return manifest
+
+
+def _check_against_manifest(source: Path) -> None:
+    manifest = read_manifest(source)
+    if manifest is None or not manifest.get("sha256"):
+        return
+    if manifest.get("size_bytes") != source.stat().st_size or manifest["sha256"] != _sha256(source):
+        raise BackupError(
+            "restore.checksum",
+            f"{source} is not the file its manifest describes (size or SHA-256 differ): it was "
+            "damaged or changed after the backup, so nothing was restored. If you trust it "
+            f"anyway, move {manifest_path_for(source).name} away and try again.",
+        )
 
 
 def _migration_drift(using: str) -> tuple[list[str], list[str]]:
@@ -678,8 +764,7 @@ def database_restore(
         pg_restore(source=source, using=using, progress=progress)
 
     result.pending_migrations, result.unknown_migrations = _migration_drift(using)
-    key_ids = (read_manifest(source) or {}).get("pii_key_ids") or []
-    result.missing_pii_keys = [k for k in key_ids if k not in settings.PII_KEYS]
+    result.key_warnings = pii_key_warnings(read_manifest(source))
     try:
         verified = audit_verify()
     except DatabaseError as exc:  # e.g. a backup older than the audit tables' current shape

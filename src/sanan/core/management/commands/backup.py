@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +22,25 @@ from sanan.core.backup import (
 
 
 class ProgressPrinter:
-    """Prints a line each time another tenth of the work is done (long runs only)."""
+    """Prints a line each time another tenth of the work is done, once a run has taken more
+    than ``quiet_s`` seconds: short runs stay quiet, long ones show they are moving."""
 
-    def __init__(self, write: Any, *, label: str) -> None:
+    def __init__(self, write: Callable[[str], object], *, label: str, quiet_s: float = 1.0) -> None:
         self.write = write
         self.label = label
+        self.quiet_until = time.monotonic() + quiet_s
         self.shown = 0
 
     def __call__(self, progress: Progress) -> None:
-        if progress.total <= 0 or (progress.done >= progress.total and self.shown == 0):
-            return  # finished in one step: nothing worth a progress line
+        if progress.total <= 0 or time.monotonic() < self.quiet_until:
+            return
         tenth = progress.done * 10 // progress.total
         if tenth > self.shown:
             self.shown = tenth
+            then = "; checking the result…" if progress.done >= progress.total else ""
             self.write(
                 f"  {self.label} {tenth * 10}% ({progress.done}/{progress.total} {progress.unit})"
+                + then
             )
 
 
@@ -47,18 +54,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output",
             "-o",
-            type=Path,
             default=None,
-            help="file to write, or a folder for a timestamped name "
+            help="file to write, or a folder (existing, or ending in /) for a timestamped name "
             f"(default: a timestamped file in {default_backup_dir()})",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        output = options["output"]
+        if output is not None and output.endswith(("/", os.sep)):
+            Path(output).mkdir(parents=True, exist_ok=True)
         try:
             engine = database_engine()
             self.stdout.write(f"Backing up the {ENGINE_LABELS[engine]} database…")
             result = database_backup(
-                output=options["output"],
+                output=Path(output) if output is not None else None,
                 progress=ProgressPrinter(self.stdout.write, label="copied"),
             )
         except BackupError as exc:
@@ -79,7 +88,7 @@ class Command(BaseCommand):
             f"  {manifest['migrations_applied']} migrations applied; "
             f"took {manifest['duration_s']} s"
         )
-        keys = ", ".join(manifest["pii_key_ids"])
+        keys = ", ".join(manifest["pii_keys"]["encryption"])
         self.stdout.write(
             f"Personal data in it is encrypted with key(s) {keys}, which are not in the backup: "
             "keep SANAN_PII_KEYS and SANAN_PII_INDEX_KEY (or var/pii_*) safe separately, or the "

@@ -15,6 +15,7 @@ from sanan.core.backup import (
     database_engine,
     database_restore,
     human_size,
+    pii_key_warnings,
     read_manifest,
 )
 from sanan.core.management.commands.backup import ProgressPrinter
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         source: Path = options["path"]
         try:
             engine = database_engine()
-            backup_check(source=source)
+            backup_check(source=source, thorough=False)  # read it all later
         except BackupError as exc:
             raise CommandError(str(exc.message)) from None
         manifest = read_manifest(source) or {}
@@ -52,6 +53,8 @@ class Command(BaseCommand):
             f"Backup {source} ({human_size(source.stat().st_size)}{made}) will REPLACE everything "
             f"in the live {ENGINE_LABELS[engine]} database."
         )
+        for warning in pii_key_warnings(manifest):
+            self.stderr.write(self.style.WARNING(warning))
         if not options["yes"]:
             self._confirm()
         try:
@@ -77,14 +80,6 @@ class Command(BaseCommand):
                 self.style.WARNING(
                     f"{len(result.pending_migrations)} migration(s) are not applied yet: "
                     "run `sanan migrate` before starting Sanan."
-                )
-            )
-        if result.missing_pii_keys:
-            self.stderr.write(
-                self.style.WARNING(
-                    "Personal data in this backup is encrypted with key(s) "
-                    + ", ".join(result.missing_pii_keys)
-                    + " that this server does not have: add them to SANAN_PII_KEYS."
                 )
             )
         if result.audit_error:
