@@ -72,8 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "sanan.accounts.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "sanan.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "sanan.core.middleware.RequestContextMiddleware",
@@ -137,6 +137,9 @@ AXES_FAILURE_LIMIT = env_int("SANAN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_COOLOFF_MINUTES = env_int("SANAN_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# "139 0000 0002", "+86 13900000002" and "13900000002" are one account, so one failure count.
+AXES_USERNAME_CALLABLE = "sanan.accounts.backends.lockout_username"
+AXES_SENSITIVE_PARAMETERS = ["username", "csrfmiddlewaretoken"]  # masked in attempt records
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "sanan.accounts.views.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False  # failures are counted, never stored with the username

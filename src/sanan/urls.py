@@ -4,10 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from sanan.accounts.api import MeApi, UserPhoneRevealApi
+from sanan.accounts.api import MeApi, TokenObtainApi, UserPhoneRevealApi
 from sanan.audit.api import AuditEventViewSet
 from sanan.core import views as core_views
 from sanan.places.api import PlaceViewSet
@@ -19,7 +18,7 @@ router.register("audit/events", AuditEventViewSet, basename="audit-event")
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),
     path("users/<int:pk>/reveal-phone/", UserPhoneRevealApi.as_view(), name="user-reveal-phone"),
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", TokenObtainApi.as_view(), name="token"),
     *router.urls,
 ]
 

@@ -5,6 +5,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +15,7 @@ from sanan.accounts.permissions import permissions_for
 from sanan.accounts.roles import Role
 from sanan.accounts.selectors import user_get_for, user_list
 from sanan.accounts.services import user_phone_reveal
+from sanan.accounts.views import locked_out_body
 from sanan.core.errors import PermissionDenied
 
 
@@ -84,3 +87,18 @@ class UserPhoneRevealApi(APIView):
             actor=request.user, user=target, reason=data.validated_data["reason"]
         )
         return Response(RevealOutputSerializer({"phone": phone}).data)
+
+
+class TokenObtainApi(ObtainAuthToken):
+    """Exchange a mobile number or username and a password for an API token."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the wrapped Django request when the login is paused
+            if getattr(request, "axes_locked_out", False) or getattr(
+                request._request, "axes_locked_out", False
+            ):
+                return Response(locked_out_body(), status=429)
+            raise

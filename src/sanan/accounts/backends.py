@@ -35,3 +35,13 @@ class PhoneOrUsernameBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """The login as the backend understands it (a normalised mobile number, or the username in
+    lower case), keyed-hashed: failures are counted per account whatever spelling was typed,
+    and the lockout table never holds a phone number."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    raw = str(raw).strip()
+    login = normalise_mobile(raw) if looks_like_mobile(raw) else raw.lower()
+    return crypto.blind_index(login, purpose="login")[:40]

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 SESSION_KEY = "sanan_last_seen"
+TOUCH_EVERY_SECONDS = 60
 
 
 class IdleTimeoutMiddleware:
@@ -26,6 +27,6 @@ class IdleTimeoutMiddleware:
             if last is not None and now - int(last) > limit:
                 logout(request)
                 messages.info(request, _("You were signed out after a period of inactivity."))
-            else:
-                request.session[SESSION_KEY] = now
+            elif last is None or now - int(last) >= TOUCH_EVERY_SECONDS:
+                request.session[SESSION_KEY] = now  # not on every request: fewer session writes
         return self.get_response(request)

@@ -22,22 +22,30 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+def locked_out_body() -> dict[str, Any]:
+    minutes = settings.LOGIN_COOLOFF_MINUTES
+    return error_body(
+        "auth.locked_out",
+        ngettext(
+            "Too many failed sign-ins. Try again in %(minutes)d minute.",
+            "Too many failed sign-ins. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+        % {"minutes": minutes},
+    )
+
+
 def locked_out(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
     """Shown instead of signing in while an account is paused after repeated failures."""
-    minutes = settings.LOGIN_COOLOFF_MINUTES
     if request.path.startswith("/api/"):
         return JsonResponse(
-            error_body(
-                "auth.locked_out",
-                ngettext(
-                    "Too many failed sign-ins. Try again in %(minutes)d minute.",
-                    "Too many failed sign-ins. Try again in %(minutes)d minutes.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-            ),
-            status=429,
+            locked_out_body(), status=429, json_dumps_params={"ensure_ascii": False}
         )
-    return render(request, "accounts/locked_out.html", {"cooloff_minutes": minutes}, status=429)
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {"cooloff_minutes": settings.LOGIN_COOLOFF_MINUTES},
+        status=429,
+    )

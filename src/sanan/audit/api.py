@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.http import Http404
 from rest_framework import serializers, viewsets
 
+from sanan.accounts.permissions import permissions_for
 from sanan.audit.models import AuditEvent
 from sanan.audit.selectors import audit_event_list
 
@@ -48,4 +50,6 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> Any:
+        if not permissions_for(self.request.user).has("audit.view"):
+            raise Http404  # the log does not exist for roles that may not read it
         return audit_event_list(user=self.request.user)

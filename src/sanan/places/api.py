@@ -80,7 +80,7 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self) -> Place:
         place = place_get_for(user=self.request.user, pk=int(self.kwargs["pk"]))
-        parent = place.get_parent()
+        parent = Place.objects.get_parent(place)
         place.parent_id = parent.pk if parent else None
         return place
 

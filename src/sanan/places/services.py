@@ -60,7 +60,11 @@ def place_create(
         **_point_fields(point, system),
     }
     with transaction.atomic():
-        place = Place.add_root(**fields) if parent is None else parent.add_child(**fields)
+        place = (
+            Place.objects.add_root(create_kwargs=fields)
+            if parent is None
+            else Place.objects.add_child(parent, create_kwargs=fields)
+        )
         audit_record(actor=actor, action="place.created", target=place)
     return place
 
