@@ -14,8 +14,8 @@ import sanan
 from sanan.accounts.permissions import permissions_for
 from sanan.accounts.roles import Role
 from sanan.core.api import error_body
-from sanan.places.models import Place, PlaceKind
-from sanan.places.selectors import place_list
+from sanan.places.models import KIND_ORDER, Place, PlaceKind
+from sanan.places.selectors import place_ancestors, place_list
 
 
 @never_cache
@@ -39,6 +39,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _within(place: Place) -> str:
+    """Where a place lies, from its residential area down: "红旗小区 › 1号院 › 红旗巷1号"."""
+    names = [a.name for a in place_ancestors(place) if KIND_ORDER.index(a.kind) >= _AREA_LEVEL]
+    return " › ".join(names)
+
+
+_AREA_LEVEL = KIND_ORDER.index(PlaceKind.AREA)
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each role's start page: what is theirs to look after, and where to go from here."""
@@ -55,7 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "role": role,
             "role_label": Role(role).label if role else "",
             "roles": [Role(r).label for r in perms.roles],
-            "scope": scope,
+            "scope": [(place, _within(place)) for place in scope],
             "areas": list(place_list(user=request.user, kind=PlaceKind.AREA)[:24]),
             "can_audit": perms.has("audit.view"),
             "can_map": perms.has("place.view_map"),
