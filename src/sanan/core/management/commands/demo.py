@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.core.management import call_command
@@ -27,9 +28,14 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo community ready: " + result.summary()))
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {result.password})")
-        width = max(len(login.role_label) for login in result.logins)
+        width = max(_columns(login.role_label) for login in result.logins)
         for login in result.logins:
+            pad = " " * (width - _columns(login.role_label))
             self.stdout.write(
-                f"  {login.role_label.ljust(width)}  {login.username:<14} {login.phone}  "
-                f"{login.scope}"
+                f"  {login.role_label}{pad}  {login.username:<14} {login.phone}  {login.scope}"
             )
+
+
+def _columns(text: str) -> int:
+    """Terminal width: Chinese characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
