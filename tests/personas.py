@@ -16,7 +16,7 @@ from sanan.accounts.roles import Role
 from sanan.accounts.services import role_grant, user_create
 from sanan.core.demo import build_demo
 from sanan.organisation.models import Organisation, OrganisationKind
-from sanan.organisation.services import organisation_ensure
+from sanan.organisation.services import membership_add, organisation_ensure
 from sanan.places.coords import LatLng
 from sanan.places.models import Place, PlaceKind
 from sanan.places.services import place_create
@@ -136,15 +136,20 @@ def _persona_users() -> None:
             phone=spec.phone,
             superuser=spec.role == Role.ADMIN,
         )
+        organisation = (
+            Organisation.objects.get(code=spec.organisation_code)
+            if spec.organisation_code
+            else None
+        )
         role_grant(
             actor="tests",
             user=user,
             role=spec.role,
             place=Place.objects.get(code=spec.place_code),
-            organisation=Organisation.objects.get(code=spec.organisation_code)
-            if spec.organisation_code
-            else None,
+            organisation=organisation,
         )
+        if organisation is not None:
+            membership_add(actor="tests", organisation=organisation, user=user)
 
 
 def ensure_personas() -> None:

@@ -378,3 +378,44 @@ def test_place__list_queries__same_for_commissioner_and_leader(
     world: World, commissioner_a: User, leader: User, api_as: Callable[[User], APIClient]
 ) -> None:
     assert _list_queries(api_as(commissioner_a))[0] == _list_queries(api_as(leader))[0]
+
+
+# --- every scoped queryset answers .visible_to(user) ----------------------------------------------
+def test_role_assignment__visible_to__commissioner_sees_only_roles_in_their_courtyard(
+    world: World, commissioner_a: User, commissioner_b: User, leader: User
+) -> None:
+    from sanan.accounts.models import RoleAssignment
+
+    seen = set(RoleAssignment.objects.visible_to(commissioner_a).values_list("user_id", flat=True))
+    assert commissioner_a.pk in seen
+    assert commissioner_b.pk not in seen
+    assert leader.pk not in seen  # the leader's role is held over the whole community
+
+
+def test_user__visible_to__dispatcher_sees_people_of_the_community_not_of_other_cities(
+    world: World, dispatcher: User, commissioner_a: User, admin: User
+) -> None:
+    from sanan.accounts.models import User as UserModel
+
+    seen = set(UserModel.objects.visible_to(dispatcher).values_list("pk", flat=True))
+    assert commissioner_a.pk in seen
+    assert admin.pk not in seen  # held over the city, above the dispatcher's community
+    assert not UserModel.objects.visible_to(commissioner_a).exists()  # no user.view
+
+
+def test_membership__visible_to__follows_the_organisation_place(
+    world: World, handler: User, commissioner_a: User, leader: User
+) -> None:
+    from sanan.organisation.models import Membership
+
+    assert Membership.objects.visible_to(leader).filter(user=handler).exists()
+    assert not Membership.objects.visible_to(commissioner_a).filter(user=handler).exists()
+
+
+def test_audit_event__visible_to__matches_the_audit_scope(
+    world: World, commissioner_a: User, leader: User
+) -> None:
+    from sanan.audit.models import AuditEvent
+
+    assert AuditEvent.objects.visible_to(leader).filter(place_path__startswith=world.area.path)
+    assert not AuditEvent.objects.visible_to(commissioner_a).exists()

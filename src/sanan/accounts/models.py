@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from sanan.accounts.permissions import ScopedQuerySet
 from sanan.accounts.roles import Role
 from sanan.core import crypto
 from sanan.organisation.models import Organisation
 from sanan.places.models import Place
 
 PHONE_PURPOSE = "user.phone"
+
+
+class ScopedUserManager(UserManager["User"]):
+    def visible_to(self, user: Any, action: str = "user.view") -> models.QuerySet[User]:
+        """People holding a role inside the acting user's scope for ``action``."""
+        from sanan.accounts.selectors import user_list
+
+        return user_list(user=user, action=action)
 
 
 class User(AbstractUser):
@@ -22,6 +33,8 @@ class User(AbstractUser):
     phone_index = models.CharField(max_length=64, null=True, blank=True, unique=True)
     phone_masked = models.CharField(_("phone"), max_length=16, blank=True, default="")
     preferred_language = models.CharField(_("language"), max_length=8, blank=True, default="")
+
+    objects: ClassVar[ScopedUserManager] = ScopedUserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -55,6 +68,8 @@ class RoleAssignment(models.Model):
     starts_on = models.DateField(_("from"), null=True, blank=True)
     ends_on = models.DateField(_("until"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role assignment")

@@ -14,6 +14,23 @@ class AppendOnlyError(Exception):
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def visible_to(self, user: Any) -> AuditEventQuerySet:
+        """Events about places in the user's audit scope; events tied to no place (accounts,
+        system jobs) only for those whose scope starts at the top of the tree."""
+        from sanan.accounts.permissions import permissions_for
+
+        roots = permissions_for(user).scope_paths("audit.view")
+        if roots == [""]:
+            return self
+        if not roots:
+            return self.none()
+        cond = models.Q()
+        for root in roots:
+            cond |= models.Q(place_path__startswith=root)
+        if any(len(root) <= 4 for root in roots):
+            cond |= models.Q(place_path="")
+        return self.filter(cond)
+
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("audit events are never updated")
 

@@ -45,6 +45,10 @@ class Organisation(models.Model):
         return self.name
 
 
+class MembershipQuerySet(ScopedQuerySet["Membership"]):
+    place_field = "organisation__place"
+
+
 class Membership(models.Model):
     """A person's place in an organisation, with a title and a term."""
 
@@ -57,6 +61,8 @@ class Membership(models.Model):
     title = models.CharField(_("title"), max_length=60, blank=True)
     started_on = models.DateField(_("started on"))
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("membership")
