@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "sanan.places",
     "sanan.organisation",
     "sanan.accounts",
+    "sanan.registry",
+    "sanan.workorders",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,8 @@ api_v1 = [
     path("users/<int:pk>/reveal-phone/", UserPhoneRevealApi.as_view(), name="user-reveal-phone"),
     path("auth/token/", TokenObtainApi.as_view(), name="token"),
     *router.urls,
+    path("", include("sanan.registry.api_urls")),
+    path("", include("sanan.workorders.api_urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +30,8 @@ urlpatterns = [
     path("accounts/", include("sanan.accounts.urls")),
     path("places/", include("sanan.places.urls")),
     path("audit/", include("sanan.audit.urls")),
+    path("registry/", include("sanan.registry.urls")),
+    path("orders/", include("sanan.workorders.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -35,20 +35,52 @@ ROLE_PRIORITY: list[str] = [
 ORGANISATION_ROLES: frozenset[str] = frozenset({Role.HANDLER, Role.UNIT_MEMBER})
 
 _VIEW = {"place.view"}
-_STAFF = _VIEW | {"place.view_map", "person.view"}
+_STAFF = _VIEW | {"place.view_map"}
 
-# Actions: "<entity>.<verb>". Later domains add their actions here.
+# Registry (people, houses, cars). Residents' scope is their own unit: their household.
+_REGISTRY_READ = {"resident.view"}
+_REGISTRY_WRITE = _REGISTRY_READ | {"resident.edit"}
+_REGISTRY_DESK = _REGISTRY_WRITE | {"resident.import", "resident.export"}
+
+# Work orders. A resident creates and rates their own orders; visibility of others' orders is
+# decided by the work-order selectors (own orders, assigned organisation, place scope).
+_ORDER_RESIDENT = {"work_order.create", "work_order.rate"}
+_ORDER_FIELD = {"work_order.create", "work_order.view", "work_order.discover"}
+_ORDER_HANDLER = {"work_order.view", "work_order.handle"}
+_ORDER_DESK = {
+    "work_order.create",
+    "work_order.view",
+    "work_order.dispatch",
+    "work_order.rule",
+    "work_order.supervise",
+    "work_order.callback",
+    "category.manage",
+    "routing.manage",
+}
+_ORDER_LEAD = {"work_order.view", "work_order.supervise"}
+
+# Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset(_VIEW),
-    Role.COMMISSIONER: frozenset(_STAFF),
-    Role.RED_BUTLER: frozenset(_STAFF),
-    Role.UNIT_MEMBER: frozenset(_VIEW),
-    Role.HANDLER: frozenset(_STAFF),
-    Role.COMMITTEE: frozenset(_STAFF),
-    Role.DISPATCHER: frozenset(_STAFF | {"place.edit", "user.view", "pii.reveal"}),
-    Role.LEADER: frozenset(_STAFF | {"user.view", "audit.view", "pii.reveal"}),
+    Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT),
+    Role.COMMISSIONER: frozenset(_STAFF | _REGISTRY_WRITE | _ORDER_FIELD),
+    Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD),
+    Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER),
+    Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),
+    Role.COMMITTEE: frozenset(_STAFF | _REGISTRY_READ | {"work_order.view"}),
+    Role.DISPATCHER: frozenset(
+        _STAFF | _REGISTRY_DESK | _ORDER_DESK | {"place.edit", "user.view", "pii.reveal"}
+    ),
+    Role.LEADER: frozenset(
+        _STAFF
+        | _REGISTRY_READ
+        | {"resident.export"}
+        | _ORDER_LEAD
+        | {"user.view", "audit.view", "pii.reveal"}
+    ),
     Role.ADMIN: frozenset(
         _STAFF
+        | _REGISTRY_DESK
+        | _ORDER_DESK
         | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
 }

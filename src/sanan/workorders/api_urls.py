@@ -1,0 +1,6 @@
+"""API of the workorders app (mounted under /api/v1/)."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter()
+urlpatterns: list = [*router.urls]
