@@ -22,6 +22,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The demo community office's (fictitious) number, shown to residents as the number to call.
+demo: export SANAN_HELP_PHONE ?= 0833-2123456
+
 ## demo: set up everything, build the demo community, print the logins, serve it
 demo: install
 	$(BIN)/sanan demo

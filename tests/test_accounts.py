@@ -389,3 +389,54 @@ def test_api_bad_token__is_401(world: World) -> None:
     response = client.get("/api/v1/me/")
     assert response.status_code == 401
     assert response.json()["code"] == "auth.failed"
+
+
+def test_login__after_the_failure_limit__the_username_is_paused_too_when_the_number_was_tried(
+    world: World, commissioner_a: User
+) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(client, "13900000002", WRONG)
+    assert _sign_in(client, commissioner_a.username.upper(), PERSONA_PASSWORD).status_code == 429
+
+
+def test_login__after_the_failure_limit__another_address_is_paused_too(
+    world: World, commissioner_a: User
+) -> None:
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(Client(REMOTE_ADDR=f"10.0.0.{n + 1}"), commissioner_a.username, WRONG)
+    fresh = Client(REMOTE_ADDR="10.9.9.9")
+    assert _sign_in(fresh, "13900000002", PERSONA_PASSWORD).status_code == 429
+
+
+def test_logout__get__offers_the_button_instead_of_an_error(
+    world: World, commissioner_a: User
+) -> None:
+    client = Client()
+    client.force_login(commissioner_a)
+    response = client.get("/accounts/logout/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Sign out now" in response.content.decode()
+    assert client.get("/").status_code == 200  # still signed in: a GET changes nothing
+
+
+def test_login__expired_form__explains_in_the_users_language(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "x", "password": "y"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert 'lang="zh-CN"' in html
+    with translation.override("zh-hans"):
+        assert translation.gettext("This page has expired") in html
+
+
+def test_session__expired_during_an_htmx_request__reloads_the_sign_in_page(
+    world: World, leader: User
+) -> None:
+    response = Client().get("/audit/?action=place.created", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/accounts/login/")

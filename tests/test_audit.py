@@ -87,7 +87,7 @@ def test_audit__role_grant_by_a_person__names_that_person(
     assert event is not None
     assert event.action == "role.granted"
     assert event.actor_id == leader.pk
-    assert event.actor_label == "p-leader"
+    assert event.actor_label == f"{leader.display_name} (p-leader)"
     assert event.data == {"role": "red_butler", "place": "t-court-a", "organisation": None}
 
 
@@ -306,3 +306,22 @@ def test_audit_record__outside_a_transaction__is_refused() -> None:
     with transaction.atomic():
         audit_record(actor="tests", action="system.checked")
     assert AuditEvent.objects.get().action == "system.checked"
+
+
+def test_audit__phone_reveal_of_a_community_member__is_seen_by_the_communitys_leader(
+    world: World, leader: User, commissioner_a: User, web_as: Any
+) -> None:
+    from sanan.accounts.services import user_phone_reveal
+
+    user_phone_reveal(actor=leader, user=commissioner_a, reason="call back about a repair")
+    page = web_as(leader).get("/audit/?action=pii.revealed", HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert "call back about a repair" in html
+    assert "Personal data viewed" in html
+
+
+def test_audit_log__pager__keeps_the_filter(
+    demo: Any, world: World, admin: User, web_as: Any
+) -> None:
+    html = web_as(admin).get("/audit/?action=place.created").content.decode()
+    assert "action=place.created&amp;page=2" in html

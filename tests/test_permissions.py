@@ -419,3 +419,15 @@ def test_audit_event__visible_to__matches_the_audit_scope(
 
     assert AuditEvent.objects.visible_to(leader).filter(place_path__startswith=world.area.path)
     assert not AuditEvent.objects.visible_to(commissioner_a).exists()
+
+
+def test_place_map__role_without_the_map__sees_no_map_nor_coordinates(
+    world: World, persona: Any, web_as: Any, dispatcher: User
+) -> None:
+    unit_member = persona("p-unitmember")
+    html = web_as(unit_member).get(f"/places/{world.area.pk}/").content.decode()
+    assert 'data-testid="place-map"' not in html
+    assert (
+        'data-testid="place-map"'
+        in web_as(dispatcher).get(f"/places/{world.area.pk}/").content.decode()
+    )

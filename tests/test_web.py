@@ -18,6 +18,7 @@ import sanan
 from sanan.accounts.models import User
 from sanan.accounts.roles import Role
 from sanan.core.views import not_found, server_error
+from sanan.organisation.models import Organisation
 from tests.personas import PERSONA_FOR_ROLE, World
 
 HTML_LANG = re.compile(r'<html lang="([^"]+)"')
@@ -182,8 +183,10 @@ def test_home__each_role__shows_that_roles_label(
     with translation.override("en"):
         label = str(role.label)
     assert f'data-role="{role.value}"' in html
-    assert f'<p class="eyebrow">{label}</p>' in html
+    assert f'<p class="eyebrow">{label}' in html
     assert user.display_name in html
+    for organisation in Organisation.objects.filter(memberships__user=user):
+        assert organisation.name in html  # a handler sees whom they act for
 
 
 def test_home__commissioner__lists_their_courtyard_and_no_other(

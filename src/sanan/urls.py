@@ -27,6 +27,7 @@ api_v1 = [
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("healthz/", core_views.healthz),
     path("accounts/", include("sanan.accounts.urls")),
     path("places/", include("sanan.places.urls")),
     path("audit/", include("sanan.audit.urls")),

@@ -10,6 +10,15 @@ from sanan.core import crypto
 from sanan.core.phone import looks_like_mobile, normalise_mobile
 
 
+def find_account(login: str) -> User | None:
+    """The account a login names: a mobile number in any spelling, or a username in any case."""
+    login = login.strip()
+    if looks_like_mobile(login):
+        index = crypto.blind_index(normalise_mobile(login), purpose=PHONE_PURPOSE)
+        return User.objects.filter(phone_index=index).first()
+    return User.objects.filter(username__iexact=login).first()
+
+
 class PhoneOrUsernameBackend(ModelBackend):
     """Sign in with a mobile number (found through its blind index) or a username."""
 
@@ -22,13 +31,7 @@ class PhoneOrUsernameBackend(ModelBackend):
     ) -> User | None:
         if not username or password is None:
             return None
-        username = username.strip()
-        user: User | None
-        if looks_like_mobile(username):
-            index = crypto.blind_index(normalise_mobile(username), purpose=PHONE_PURPOSE)
-            user = User.objects.filter(phone_index=index).first()
-        else:
-            user = User.objects.filter(username__iexact=username).first()
+        user = find_account(username)
         if user is None:
             User().set_password(password)  # same work as a real check: no timing oracle
             return None
@@ -38,10 +41,13 @@ class PhoneOrUsernameBackend(ModelBackend):
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
-    """The login as the backend understands it (a normalised mobile number, or the username in
-    lower case), keyed-hashed: failures are counted per account whatever spelling was typed,
-    and the lockout table never holds a phone number."""
-    raw = (credentials or {}).get("username") or request.POST.get("username", "")
-    raw = str(raw).strip()
-    login = normalise_mobile(raw) if looks_like_mobile(raw) else raw.lower()
-    return crypto.blind_index(login, purpose="login")[:40]
+    """Failures are counted per account, whichever way it was named (username in any case, mobile
+    number in any spelling); a login naming no account is counted as typed, normalised. Stored
+    keyed-hashed, so the lockout table never holds a phone number."""
+    raw = str((credentials or {}).get("username") or request.POST.get("username", "")).strip()
+    account = find_account(raw) if raw else None
+    if account is not None:
+        key = f"account:{account.pk}"
+    else:
+        key = normalise_mobile(raw) if looks_like_mobile(raw) else raw.lower()
+    return crypto.blind_index(key, purpose="login")[:40]

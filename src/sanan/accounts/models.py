@@ -43,6 +43,17 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def scope_place_path(self) -> str | None:
+        """The smallest subtree holding all of this user's roles (their audit events belong
+        there, so the leaders of that place see them)."""
+        paths = list(self.role_assignments.values_list("place__path", flat=True))
+        if not paths:
+            return None
+        common = min(paths, key=len)
+        while common and not all(path.startswith(common) for path in paths):
+            common = common[: -Place.steplen]
+        return common or None
+
     def phone_reveal(self) -> str:
         """The plain number; callers must have checked permission and audited the reveal."""
         if not self.phone_encrypted:

@@ -43,7 +43,10 @@ def place_path_of(obj: Any) -> str | None:
     if isinstance(obj, Place):
         return obj.path
     place = getattr(obj, "place", None)
-    return place.path if place is not None else None
+    if place is not None:
+        return str(place.path)
+    scope_path = getattr(obj, "scope_place_path", None)  # e.g. a user: where their roles lie
+    return scope_path() if callable(scope_path) else None
 
 
 class Permissions:

@@ -19,7 +19,12 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    pass
+    """Signing out is a POST; a bookmarked or typed GET gets a page with the button."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "accounts/logout_confirm.html")
 
 
 def locked_out_body() -> dict[str, Any]:

@@ -50,6 +50,14 @@ def _label(target: Model) -> str:
     return str(label() if callable(label) else target)[:200]
 
 
+def _actor_label(actor: Any, user: Any) -> str:
+    if user is None:
+        return str(actor or "system")[:150]
+    name = str(getattr(user, "display_name", "") or "")
+    username = str(user.get_username())
+    return (f"{name} ({username})" if name else username)[:150]
+
+
 def audit_record(
     *,
     actor: Any,
@@ -69,7 +77,7 @@ def audit_record(
         seq=head.last_seq + 1,
         at=clock.now(),
         actor=user,
-        actor_label=(user.get_username() if user else str(actor or "system"))[:150],
+        actor_label=_actor_label(actor, user),
         action=action,
         object_type=target._meta.label_lower if target is not None else "",
         object_id=str(target.pk) if target is not None else "",

@@ -209,7 +209,7 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
             (Role.UNIT_MEMBER, "unitmember", "黄丽", community, unit),
             (Role.COMMITTEE, "committee", "赵明", area, None),
             (Role.LEADER, "leader", "周红", community, None),
-            (Role.ADMIN, "admin", "系统管理员", city, None),
+            (Role.ADMIN, "admin", "孙伟", city, None),
         ]
         for n, (role, username, name, place, org) in enumerate(people, start=1):
             phone = _demo_phone(n)

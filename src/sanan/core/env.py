@@ -154,8 +154,13 @@ def database_from_url(url: str, *, sqlite_busy_timeout_s: int = 20) -> dict[str,
 
 
 def sqlite_database(path: Path, *, busy_timeout_s: int = 20) -> dict[str, Any]:
-    """SQLite tuned for a server: WAL, IMMEDIATE write transactions, durable commits."""
+    """SQLite tuned for a server: WAL, IMMEDIATE write transactions, durable commits.
+
+    The file holds personal data: it is created readable by its owner only (SQLite gives the
+    WAL and shared-memory files the same mode)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),

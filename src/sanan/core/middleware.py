@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
 
 
 @dataclass(frozen=True)
@@ -53,4 +54,25 @@ class RequestContextMiddleware:
         finally:
             _current.reset(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An HTMX request whose session ended would swap the whole sign-in page into a fragment:
+    tell HTMX to load the sign-in page as a full page instead."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        login_url = resolve_url(settings.LOGIN_URL)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code in (301, 302)
+            and response.get("Location", "").startswith(login_url)
+        ):
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
         return response

@@ -14,6 +14,7 @@ import sanan
 from sanan.accounts.permissions import permissions_for
 from sanan.accounts.roles import Role
 from sanan.core.api import error_body
+from sanan.organisation.models import Organisation
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
 from sanan.places.selectors import place_ancestors, place_list
 
@@ -65,7 +66,16 @@ def home(request: HttpRequest) -> HttpResponse:
             "role_label": Role(role).label if role else "",
             "roles": [Role(r).label for r in perms.roles],
             "scope": [(place, _within(place)) for place in scope],
-            "areas": list(place_list(user=request.user, kind=PlaceKind.AREA)[:24]),
+            "areas": [
+                area
+                for area in place_list(user=request.user, kind=PlaceKind.AREA)[:24]
+                if area not in scope
+            ]
+            if perms.has("place.view_map")
+            else [],
+            "organisations": list(
+                Organisation.objects.filter(pk__in=perms.organisation_ids()).order_by("name")
+            ),
             "can_audit": perms.has("audit.view"),
             "can_map": perms.has("place.view_map"),
         },
@@ -94,3 +104,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
             json_dumps_params={"ensure_ascii": False},
         )
     return render(request, "500.html", status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent from a page that has expired (an old tab, a signed-out session)."""
+    if _wants_json(request):
+        return JsonResponse(
+            error_body(
+                "auth.csrf_failed", _("The request could not be verified; reload and try again.")
+            ),
+            status=403,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return render(request, "csrf_failure.html", status=403)

@@ -15,12 +15,13 @@ def place_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A place: where it sits, what it holds, and for areas and courtyards a map."""
     place = place_get_for(user=request.user, pk=pk)
     children = list(place_children(user=request.user, place=place))
-    svg = None
-    if place.kind == PlaceKind.AREA:
-        svg = mapsvg.draw(children, outline=place)
-    elif place.kind == PlaceKind.COURTYARD and place.boundary:
-        svg = mapsvg.draw([place])
     perms = permissions_for(request.user)
+    can_map = perms.has("place.view_map")
+    svg = None
+    if can_map and place.kind == PlaceKind.AREA:
+        svg = mapsvg.draw(children, outline=place)
+    elif can_map and place.kind == PlaceKind.COURTYARD and place.boundary:
+        svg = mapsvg.draw([place])
     return render(
         request,
         "places/place_detail.html",
@@ -30,6 +31,7 @@ def place_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "children": children,
             "svg": svg,
             "in_scope": perms.can("place.view", place),
+            "can_map": can_map,
             "children_label": count_label(place.child_kind, len(children))
             if place.child_kind
             else "",
