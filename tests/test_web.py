@@ -183,7 +183,7 @@ def test_home__each_role__shows_that_roles_label(
     with translation.override("en"):
         label = str(role.label)
     assert f'data-role="{role.value}"' in html
-    assert f'<p class="eyebrow">{label}' in html
+    assert f'<span data-testid="role-label">{label}</span>' in html
     assert user.display_name in html
     for organisation in Organisation.objects.filter(memberships__user=user):
         assert organisation.name in html  # a handler sees whom they act for

@@ -74,7 +74,7 @@ def test_each_role_signs_in_and_sees_its_home(
     home = page.get_by_test_id("home")
     expect(home).to_have_attribute("data-role", user.role)
     label = _role_label(user.role, lang)
-    expect(home.locator(".eyebrow")).to_have_text(label)
+    expect(home.get_by_test_id("role-label")).to_have_text(label)
     _expect_text(page, label, lang)
     expect(page.get_by_test_id("who")).to_have_text(user.name)
     expect(page.get_by_role("heading", name=_scope_heading(user.role, lang))).to_be_visible()
