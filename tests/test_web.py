@@ -216,7 +216,7 @@ def test_home__role_label__is_translated_in_chinese(
     with translation.override("en"):
         assert chinese != str(Role.LEADER.label)  # there is a translation
     html = web_as(leader).get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert f'<p class="eyebrow">{chinese}</p>' in html
+    assert f'<span data-testid="role-label">{chinese}</span>' in html
 
 
 def test_home__anonymous__goes_to_sign_in(db: None) -> None:
