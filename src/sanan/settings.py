@@ -223,6 +223,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Choice sets whose fields share a name across apps ("kind", "status", "relation")
+    "ENUM_NAME_OVERRIDES": {
+        "PlaceKindEnum": "sanan.places.models.PlaceKind",
+        "ResidenceEventKindEnum": "sanan.registry.models.ResidenceEventKind",
+        "VehicleKindEnum": "sanan.registry.models.VehicleKind",
+        "ResidentStatusEnum": "sanan.registry.models.ResidentStatus",
+        "RelationEnum": "sanan.registry.models.Relation",
+    },
 }
 
 # --- Logging: nothing personal; request ids instead of user data ------------------------------

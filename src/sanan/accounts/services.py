@@ -141,19 +141,7 @@ def role_revoke(*, actor: Any, assignment: RoleAssignment, reason: str = "") -> 
 
 def user_phone_reveal(*, actor: Any, user: User, reason: str) -> str:
     """The plain mobile number, for someone allowed to see it who says why; always audited."""
-    reason = reason.strip()
-    if len(reason) < 4:
-        raise DomainError(
-            "pii.reason_required",
-            _("Say why you need to see this number (at least 4 characters)."),
-            fields={"reason": [_("A reason is required.")]},
-        )
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action="pii.revealed",
-            target=user,
-            reason=reason,
-            data={"field": "phone"},
-        )
-    return user.phone_reveal()
+    shown = crypto.pii_reveal(
+        actor=actor, target=user, reason=reason, values={"phone": user.phone_reveal}
+    )
+    return shown["phone"]

@@ -546,7 +546,8 @@ def _pg_archive_tables(path: Path, *, env: dict[str, str]) -> int:
     if listing.returncode != 0:
         raise BackupError(
             "restore.unreadable",
-            f"{path} is not a readable pg_dump archive: {listing.stderr.strip()}",
+            f"{path} is not a readable pg_dump archive; nothing was restored: "
+            f"{listing.stderr.strip()}",
         )
     return sum(1 for line in listing.stdout.splitlines() if " TABLE DATA " in line)
 

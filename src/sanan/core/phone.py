@@ -18,8 +18,10 @@ def normalise_digits(value: str) -> str:
     return re.sub(r"[\s\-()（）]", "", value)
 
 
-def normalise_mobile(value: str) -> str:
-    """An 11-digit mainland mobile number, accepting +86/0086 and full-width digits."""
+def normalise_mobile(value: str, *, field: str = "phone") -> str:
+    """An 11-digit mainland mobile number, accepting +86/0086 and full-width digits.
+
+    ``field`` names the form or API field an error message belongs to."""
     digits = normalise_digits(value)
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
@@ -29,7 +31,7 @@ def normalise_mobile(value: str) -> str:
         raise DomainError(
             "phone.invalid_mobile",
             _("A mobile number has 11 digits and starts with 1, e.g. 138 0000 0000."),
-            fields={"phone": [_("Enter an 11-digit mobile number.")]},
+            fields={field: [_("Enter an 11-digit mobile number.")]},
         )
     return digits
 

@@ -1,6 +1,23 @@
-"""API of the registry app (mounted under /api/v1/)."""
+"""API of the registry app (mounted under /api/v1/): everything lives under ``registry/``."""
 
-from rest_framework.routers import DefaultRouter
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-router = DefaultRouter()
-urlpatterns: list = [*router.urls]
+from sanan.registry import api
+
+router = SimpleRouter()
+router.register("registry/residents", api.ResidentViewSet, basename="registry-resident")
+router.register("registry/households", api.HouseholdViewSet, basename="registry-household")
+router.register("registry/houses", api.HouseViewSet, basename="registry-house")
+router.register("registry/rentals", api.RentalViewSet, basename="registry-rental")
+router.register("registry/vehicles", api.VehicleViewSet, basename="registry-vehicle")
+router.register("registry/care-tags", api.CareTagViewSet, basename="registry-care-tag")
+
+urlpatterns: list = [
+    path(
+        "registry/places/<int:pk>/overview/",
+        api.PlaceOverviewApi.as_view(),
+        name="registry-place-overview",
+    ),
+    *router.urls,
+]
