@@ -177,6 +177,12 @@ HELP_PHONE = env_str("SANAN_HELP_PHONE", "")
 # --- Audit ----------------------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env_int("SANAN_AUDIT_RETENTION_DAYS", 365, minimum=1)
 
+# --- Work orders ----------------------------------------------------------------------------
+# A finished order nobody rated closes as "not rated" after this many days; a rated one is
+# archived by the SLA sweep after WORK_ORDER_ARCHIVE_DAYS.
+WORK_ORDER_RATING_DAYS = env_int("SANAN_WORK_ORDER_RATING_DAYS", 7, minimum=1)
+WORK_ORDER_ARCHIVE_DAYS = env_int("SANAN_WORK_ORDER_ARCHIVE_DAYS", 3, minimum=0)
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

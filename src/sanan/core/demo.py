@@ -23,6 +23,7 @@ from sanan.organisation.services import membership_add, organisation_ensure
 from sanan.places.coords import LatLng
 from sanan.places.models import Place, PlaceKind
 from sanan.places.services import place_create
+from sanan.workorders.seed import seed_all
 
 # Hongqi sits near 29.57 N, 103.76 E. The courtyards tile an 11 x 5 block of old lanes.
 ORIGIN_LAT, ORIGIN_LNG = 29.5680, 103.7560
@@ -104,6 +105,7 @@ def _demo_phone(n: int) -> str:
 def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -> DemoResult:
     rng = random.Random(seed)
     result = DemoResult(password=settings.DEMO_PASSWORD)
+    seed_all()  # work-order categories, SLA policies, calendar: a no-op after `migrate`
     with transaction.atomic():
         city = _ensure(None, PlaceKind.CITY, "511100", "乐山市")
         district = _ensure(city, PlaceKind.DISTRICT, "511102", "市中区")

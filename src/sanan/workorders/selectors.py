@@ -1,0 +1,225 @@
+"""Reads for work orders, always on behalf of a user (see ``workorders.access`` for scoping).
+
+The board (dispatcher) and the queue (handler) count their buckets in one aggregate query
+each; lists select their relations up front, so the number of queries never grows with rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from sanan.core import clock
+from sanan.core.errors import NotFound
+from sanan.workorders.access import order_access
+from sanan.workorders.models import (
+    Category,
+    CategoryQuestion,
+    EscalationLevel,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from sanan.workorders.state import OPEN_STATES, OPEN_WORK, State
+
+# --- buckets, shared by the board, the queue and the list filters ------------------------------
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """The deadline of the current stage has passed."""
+    return Q(due_at__lte=now)
+
+
+def due_soon_q(now: dt.datetime) -> Q:
+    """Past the warning point of the current stage, before its deadline (works whether or not
+    the sweep has run yet)."""
+    return Q(due_at__gt=now) & (
+        Q(escalation_level__gte=EscalationLevel.WARNED)
+        | Q(escalation_level=EscalationLevel.NONE, escalation_at__lte=now)
+    )
+
+
+BucketQ = Callable[[dt.datetime, Any], Q]
+
+
+def _lead_orgs(user: Any) -> set[int]:
+    return order_access(user).organisations("work_order.handle")
+
+
+def _co_handled_by(org_ids: set[int]) -> QuerySet[Any]:
+    through = WorkOrder.co_handlers.through
+    return through.objects.filter(workorder_id=OuterRef("pk"), organisation_id__in=org_ids)
+
+
+BOARD_BUCKETS: dict[str, tuple[Any, BucketQ]] = {
+    "new": (_("New, to dispatch"), lambda now, user: Q(state=State.REGISTERED)),
+    "returned": (_("Returned, to rule on"), lambda now, user: Q(state=State.RETURNED)),
+    "overdue": (_("Overdue"), lambda now, user: overdue_q(now)),
+    "due_soon": (_("Due soon"), lambda now, user: due_soon_q(now)),
+    "emergency": (
+        _("Open emergencies"),
+        lambda now, user: Q(emergency=True, state__in=OPEN_STATES),
+    ),
+    "supervised": (
+        _("Under supervision"),
+        lambda now, user: Q(supervision_level__gt=0, state__in=OPEN_STATES),
+    ),
+    "awaiting_rating": (_("Awaiting rating"), lambda now, user: Q(state=State.FINISHED)),
+}
+QUEUE_BUCKETS: dict[str, tuple[Any, BucketQ]] = {
+    "to_sign": (
+        _("To sign for"),
+        lambda now, user: Q(state=State.DISPATCHED, lead_organisation_id__in=_lead_orgs(user)),
+    ),
+    "in_progress": (
+        _("In progress"),
+        lambda now, user: Q(
+            state__in=[State.SIGNED, State.CONTACTED, State.IN_PROGRESS],
+            lead_organisation_id__in=_lead_orgs(user),
+        ),
+    ),
+    "queue_due_soon": (
+        _("Due soon"),
+        lambda now, user: (
+            due_soon_q(now) & Q(state__in=OPEN_WORK, lead_organisation_id__in=_lead_orgs(user))
+        ),
+    ),
+    "queue_overdue": (
+        _("Overdue"),
+        lambda now, user: (
+            overdue_q(now) & Q(state__in=OPEN_WORK, lead_organisation_id__in=_lead_orgs(user))
+        ),
+    ),
+    "co_handling": (
+        _("Co-handling"),
+        lambda now, user: (
+            Q(state__in=OPEN_WORK)
+            & Q(Exists(_co_handled_by(_lead_orgs(user))))
+            & ~Q(lead_organisation_id__in=_lead_orgs(user))
+        ),
+    ),
+}
+BUCKETS = {**BOARD_BUCKETS, **QUEUE_BUCKETS}
+
+
+def bucket_q(name: str, *, user: Any, now: dt.datetime | None = None) -> Q:
+    return BUCKETS[name][1](now or clock.now(), user)
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+
+def with_relations(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+    return qs.select_related(
+        "category", "place", "courtyard", "lead_organisation", "reporter"
+    ).prefetch_related("co_handlers")
+
+
+def work_order_list(*, user: Any) -> QuerySet[WorkOrder]:
+    """Every order the user may see, newest first, with what a list row shows."""
+    return with_relations(WorkOrder.objects.visible_to(user)).order_by("-created_at", "-id")
+
+
+def work_order_get_for(*, user: Any, pk: int | str) -> WorkOrder:
+    """One order the user may see; anything else (absent or out of scope) is a 404."""
+    try:
+        return with_relations(WorkOrder.objects.visible_to(user)).get(pk=int(pk))
+    except (WorkOrder.DoesNotExist, ValueError, TypeError):
+        raise NotFound("not_found", _("No such order.")) from None
+
+
+def work_order_events(*, order: WorkOrder) -> QuerySet[WorkOrderEvent]:
+    """The timeline of an order the caller has already fetched through a selector."""
+    return order.events.select_related("acting_organisation").order_by("at", "id")
+
+
+@dataclass(frozen=True)
+class Bucket:
+    code: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CourtyardLoad:
+    courtyard_id: int | None
+    name: str
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class Board:
+    buckets: list[Bucket]
+    courtyards: list[CourtyardLoad]
+
+
+def _count(qs: QuerySet[WorkOrder], buckets: dict[str, tuple[Any, BucketQ]], user: Any,
+           now: dt.datetime) -> list[Bucket]:  # fmt: skip
+    counts = qs.aggregate(
+        **{code: Count("pk", filter=fn(now, user)) for code, (_, fn) in buckets.items()}
+    )
+    return [Bucket(code, str(label), counts[code]) for code, (label, _) in buckets.items()]
+
+
+def work_order_board(*, user: Any, now: dt.datetime | None = None) -> Board:
+    """The dispatcher's board: bucket counts and the load of each courtyard (two queries)."""
+    now = now or clock.now()
+    qs = WorkOrder.objects.visible_to(user)
+    per_courtyard = (
+        qs.filter(state__in=OPEN_STATES)
+        .order_by()
+        .values("courtyard_id", "courtyard__name")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(now)))
+        .order_by("-overdue", "-open", "courtyard__name")
+    )
+    return Board(
+        buckets=_count(qs, BOARD_BUCKETS, user, now),
+        courtyards=[
+            CourtyardLoad(
+                row["courtyard_id"],
+                row["courtyard__name"] or str(_("Outside the courtyards")),
+                row["open"],
+                row["overdue"],
+            )
+            for row in per_courtyard
+        ],
+    )
+
+
+def work_order_queue(*, user: Any, now: dt.datetime | None = None) -> list[Bucket]:
+    """The handler's queue: to sign, in progress, due soon, overdue, co-handling (one query)."""
+    now = now or clock.now()
+    return _count(WorkOrder.objects.visible_to(user), QUEUE_BUCKETS, user, now)
+
+
+def work_order_bucket_list(
+    *, user: Any, bucket: str, now: dt.datetime | None = None
+) -> QuerySet[WorkOrder]:
+    if bucket not in BUCKETS:
+        raise NotFound("work_order.unknown_bucket", _("No such list."))
+    qs = work_order_list(user=user).filter(bucket_q(bucket, user=user, now=now))
+    order = "due_at" if bucket not in ("new", "returned", "awaiting_rating") else "created_at"
+    return qs.order_by(order, "id")
+
+
+# --- categories ---------------------------------------------------------------------------------
+
+
+def category_list(*, include_inactive: bool = False) -> QuerySet[Category]:
+    """The category tree in display order, with each category's own questions."""
+    qs = Category.objects.all() if include_inactive else Category.objects.filter(active=True)
+    return qs.select_related("sla_policy").prefetch_related(
+        Prefetch("questions", queryset=CategoryQuestion.objects.order_by("order", "id"))
+    )
+
+
+def category_get(*, pk: int | str) -> Category:
+    try:
+        return category_list().get(pk=int(pk))
+    except (Category.DoesNotExist, ValueError, TypeError):
+        raise NotFound("not_found", _("No such category.")) from None
