@@ -41,7 +41,7 @@ browser:
 
 ## test: install what the tests need (browser included) and run every test
 test: install-dev browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: install-dev
 	$(BIN)/ruff check .

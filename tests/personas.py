@@ -163,7 +163,7 @@ def ensure_demo() -> None:
     if not Place.objects.filter(code="511102-tj-nyq-hq").exists() or not (
         User.objects.filter(username="admin").exists()
     ):
-        build_demo(progress=lambda _line: None)
+        build_demo(progress=lambda _line: None, registry=False, work_orders=0)
 
 
 @dataclass(frozen=True)

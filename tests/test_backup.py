@@ -182,7 +182,7 @@ def new_site(var_dir: Path) -> Iterator[Site]:
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The demo community, shared by the tests below; each one leaves it as it found it."""
     with new_site(tmp_path_factory.mktemp("demo-site")) as site:
-        site.sanan("demo")
+        site.sanan("demo", "--orders", "0", "--no-registry")
         yield site
 
 

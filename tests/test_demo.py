@@ -37,14 +37,14 @@ def _counts() -> dict[str, int]:
 def test_demo__built_again__duplicates_nothing(demo: Place) -> None:
     before = _counts()
     out = StringIO()
-    call_command("demo", "--no-migrate", stdout=out)
+    call_command("demo", "--no-migrate", "--orders", "0", "--no-registry", stdout=out)
     assert _counts() == before  # not even a new audit row
     assert "Demo community ready: 55 courtyards, 177 houses" in out.getvalue()
 
 
 def test_demo__command__prints_every_login_and_the_password(demo: Place) -> None:
     out = StringIO()
-    call_command("demo", "--no-migrate", stdout=out)
+    call_command("demo", "--no-migrate", "--orders", "0", "--no-registry", stdout=out)
     text = out.getvalue()
     assert f"password for all: {settings.DEMO_PASSWORD}" in text
     for username in User.objects.filter(role_assignments__isnull=False).values_list(
@@ -83,7 +83,7 @@ def test_demo__area__lies_in_hongqi_leshan(demo: Place) -> None:
 
 
 def test_demo__logins__cover_every_role(demo: Place) -> None:
-    result = build_demo(progress=lambda _line: None)
+    result = build_demo(progress=lambda _line: None, registry=False, work_orders=0)
     by_role: dict[str, list[str]] = {}
     for login in result.logins:
         user = User.objects.get(username=login.username)
@@ -98,7 +98,7 @@ def test_demo__logins__cover_every_role(demo: Place) -> None:
 
 
 def test_demo__logins__all_sign_in_with_the_demo_password(demo: Place) -> None:
-    result = build_demo(progress=lambda _line: None)
+    result = build_demo(progress=lambda _line: None, registry=False, work_orders=0)
     assert result.password == settings.DEMO_PASSWORD
     assert len({login.phone for login in result.logins}) == len(result.logins)
     for login in result.logins:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "sanan.accounts",
     "sanan.registry",
     "sanan.workorders",
+    "sanan.notifications",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,36 @@ AUDIT_RETENTION_DAYS = env_int("SANAN_AUDIT_RETENTION_DAYS", 365, minimum=1)
 # archived by the SLA sweep after WORK_ORDER_ARCHIVE_DAYS.
 WORK_ORDER_RATING_DAYS = env_int("SANAN_WORK_ORDER_RATING_DAYS", 7, minimum=1)
 WORK_ORDER_ARCHIVE_DAYS = env_int("SANAN_WORK_ORDER_ARCHIVE_DAYS", 3, minimum=0)
+WORK_ORDER_ATTACHMENT_MAX_BYTES = env_int(
+    "SANAN_WORK_ORDER_ATTACHMENT_MAX_BYTES", 8 * 1024 * 1024, minimum=1024
+)
+WORK_ORDER_ATTACHMENT_MAX_PIXELS = env_int(
+    "SANAN_WORK_ORDER_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=10_000
+)
+
+# --- Background work and notifications (docs/decisions/0002-background-work.md) ------------
+# The worker's queue: empty = a SQLite file var/queue.sqlite3 (embedded, nothing to install);
+# redis://host:6379/0 when scaled out. sanan.notifications checks it at start-up.
+QUEUE_URL = env_str("SANAN_QUEUE_URL", "")
+WORKER_THREADS = env_int("SANAN_WORKER_THREADS", 2, minimum=1, maximum=32)
+NOTIFY_MAX_ATTEMPTS = env_int("SANAN_NOTIFY_MAX_ATTEMPTS", 8, minimum=1, maximum=30)
+NOTIFY_RETRY_BASE_SECONDS = env_int("SANAN_NOTIFY_RETRY_BASE_SECONDS", 30, minimum=1, maximum=3600)
+WEBHOOK_TIMEOUT_SECONDS = env_int("SANAN_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+SMS_ADAPTER = env_str("SANAN_SMS_ADAPTER", "sanan.notifications.delivery.LoggingSmsAdapter")
+PUBLIC_URL = env_str("SANAN_PUBLIC_URL", "http://127.0.0.1:8000")  # links in email, webhooks
+# Email: SMTP when SANAN_EMAIL_HOST is set, otherwise printed on the console (development).
+EMAIL_HOST = env_str("SANAN_EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("SANAN_EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("SANAN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("SANAN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SANAN_EMAIL_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("SANAN_EMAIL_FROM", "Sanan <noreply@localhost>")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -236,6 +267,8 @@ SPECTACULAR_SETTINGS = {
         "VehicleKindEnum": "sanan.registry.models.VehicleKind",
         "ResidentStatusEnum": "sanan.registry.models.ResidentStatus",
         "RelationEnum": "sanan.registry.models.Relation",
+        "ImportKindEnum": "sanan.registry.models_io.ImportKind",
+        "ImportStateEnum": "sanan.registry.models_io.ImportState",
     },
 }
 

@@ -22,6 +22,7 @@ api_v1 = [
     *router.urls,
     path("", include("sanan.registry.api_urls")),
     path("", include("sanan.workorders.api_urls")),
+    path("", include("sanan.notifications.api_urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("audit/", include("sanan.audit.urls")),
     path("registry/", include("sanan.registry.urls")),
     path("orders/", include("sanan.workorders.urls")),
+    path("inbox/", include("sanan.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -131,7 +131,7 @@ def live_demo(live_server: Any, transactional_db: None, _demo_cache: dict[str, A
         if User.objects.filter(username__in=DEMO_USERNAMES).count() != len(DEMO_USERNAMES):
             from sanan.core.demo import build_demo
 
-            build_demo(progress=lambda _line: None)
+            build_demo(progress=lambda _line: None, registry=False, work_orders=0)
         _demo_cache["snapshot"] = _Snapshot()
     else:
         snapshot.restore()

@@ -70,6 +70,7 @@ EXPECTED = {
     "archive": ("callback", "archived"),
     "close_unrated": ("finished", "archived"),
     "note": ("registered dispatched returned signed contacted in_progress finished callback", None),
+    "merge": ("registered dispatched returned signed contacted in_progress", "archived"),
 }
 
 
@@ -112,6 +113,9 @@ def _attempts(
         finally:
             clock.move_to(WEDNESDAY_10)
 
+    # The order duplicates are merged into: open, and made before any attempt is counted.
+    parent = wo.submit(actor=wo.fresh(wo.resident), description="A1号门口路灯坏了")
+
     return {
         Action.DISPATCH: lambda o: services.work_order_dispatch(
             actor=f(wo.dispatcher), order=o, lead_organisation=wo.housing
@@ -149,6 +153,9 @@ def _attempts(
         Action.CLOSE_UNRATED: close_unrated,
         Action.NOTE: lambda o: services.work_order_note(
             actor=f(wo.dispatcher), order=o, public_note="我们正在跟进"
+        ),
+        Action.MERGE: lambda o: services.work_order_merge(
+            actor=f(wo.dispatcher), parent=wo.reload(parent), children=[o]
         ),
     }  # fmt: skip
 

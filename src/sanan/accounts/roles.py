@@ -62,7 +62,7 @@ _ORDER_LEAD = {"work_order.view", "work_order.supervise"}
 # Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT),
-    Role.COMMISSIONER: frozenset(_STAFF | _REGISTRY_WRITE | _ORDER_FIELD),
+    Role.COMMISSIONER: frozenset(_STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD),
     Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD),
     Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER),
     Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),

@@ -33,6 +33,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "vehicle.registered": _("Vehicle registered"),
     "vehicle.updated": _("Vehicle changed"),
     "vehicle.removed": _("Vehicle removed"),
+    "registry.imported": _("Registry imported from a file"),
+    "registry.exported": _("Registry exported (numbers masked)"),
     "audit.pruned": _("Old audit records removed (retention)"),
 }
 

@@ -23,6 +23,8 @@ from sanan.organisation.services import membership_add, organisation_ensure
 from sanan.places.coords import LatLng
 from sanan.places.models import Place, PlaceKind
 from sanan.places.services import place_create
+from sanan.registry.demo import build_registry_demo
+from sanan.workorders.demo import build_workorders_demo
 from sanan.workorders.seed import seed_all
 
 # Hongqi sits near 29.57 N, 103.76 E. The courtyards tile an 11 x 5 block of old lanes.
@@ -102,7 +104,15 @@ def _demo_phone(n: int) -> str:
     return f"1380833{n:04d}"
 
 
-def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -> DemoResult:
+def build_demo(
+    *,
+    seed: int = 2018,
+    progress: Callable[[str], object] = print,
+    registry: bool = True,
+    work_orders: int = 3000,
+) -> DemoResult:
+    """Places, organisations and one user per role; then (optionally) the registry's people,
+    houses and cars, and a simulated year of ``work_orders`` orders through the services."""
     rng = random.Random(seed)
     result = DemoResult(password=settings.DEMO_PASSWORD)
     seed_all()  # work-order categories, SLA policies, calendar: a no-op after `migrate`
@@ -240,4 +250,12 @@ def build_demo(*, seed: int = 2018, progress: Callable[[str], object] = print) -
                 )
             scope = f"{place.name}" + (f" · {org.name}" if org else "")
             result.logins.append(DemoLogin(str(Role(role).label), username, phone, scope))
+    if registry:
+        progress("  registry: households, residents, houses, rentals, vehicles, care tags")
+        result.places.update(build_registry_demo(seed=seed, progress=progress))
+    if work_orders:
+        progress(f"  work orders: simulating a year of {work_orders} orders (takes a few minutes)")
+        result.places.update(
+            build_workorders_demo(seed=seed, progress=progress, orders=work_orders)
+        )
     return result

@@ -21,3 +21,8 @@ urlpatterns: list = [
     ),
     *router.urls,
 ]
+
+# Import and export (registry/imports/, registry/exports/): see api_io.py.
+from sanan.registry import api_io  # noqa: E402
+
+urlpatterns += api_io.urlpatterns

@@ -97,9 +97,11 @@ class ResidentFilter(_PlaceScoped):
             data["status"] = ResidentStatus.ACTIVE  # people who live here, unless asked
         super().__init__(data, *args, **kwargs)
         user = self.request.user if self.request else None
-        self.filters["tag"].extra["choices"] = [
+        tag = self.filters["tag"]
+        tag.extra["choices"] = [
             (t.code, t.display_label) for t in selectors.care_tag_list(user=user)
         ]
+        tag.__dict__.pop("_field", None)  # a field cached before (API schema) keeps no choices
 
     @classmethod
     def carries_pii(cls, data: Mapping[str, Any]) -> bool:

@@ -546,3 +546,6 @@ class ResidentTag(models.Model):
     @property
     def place(self) -> Place:
         return self.resident.place
+
+
+from sanan.registry.models_io import ImportJob  # noqa: E402, F401  (import jobs: models_io.py)

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,8 +34,10 @@ from sanan.workorders.access import (
     is_staff_for,
     may_see_reporter,
 )
+from sanan.workorders.attachments import CONTENT_TYPES
 from sanan.workorders.filters import WorkOrderFilter
 from sanan.workorders.models import (
+    Attachment,
     Category,
     Channel,
     ExtensionRequest,
@@ -1265,3 +1272,328 @@ class RoutingRuleViewSet(viewsets.ViewSet):
             raise DomainError("not_found", _("No such rule."), status_code=404)
         retire_routing_rule(actor=request.user, rule=rule)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- photos ---------------------------------------------------------------------------------------
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text=_("The sender's file name, for display only."))
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+    event_id = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField()
+    thumbnail_url = serializers.CharField()
+
+
+def _attachment_row(attachment: Attachment) -> dict[str, Any]:
+    base = f"/api/v1/orders/{attachment.order_id}/attachments/{attachment.pk}/"
+    return {
+        "id": attachment.pk,
+        "name": attachment.original_name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "sha256": attachment.sha256,
+        "uploaded_at": attachment.uploaded_at,
+        "event_id": attachment.event_id,
+        "url": base,
+        "thumbnail_url": f"{base}thumbnail/",
+    }
+
+
+class AttachmentUploadInput(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=_("A JPEG, PNG or WebP photo (checked by its content), at most 8 MB.")
+    )
+    public_note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class WorkOrderAttachmentsApi(APIView):
+    """Photos of an order: list them, or add one (``multipart/form-data``, field ``file``).
+    Whoever may add a note to the order may add a photo."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=AttachmentSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        order = work_order_get_for(user=request.user, pk=pk)
+        rows = [_attachment_row(a) for a in Attachment.objects.filter(order=order)]
+        return Response(AttachmentSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadInput},
+        responses={
+            201: AttachmentSerializer,
+            400: OpenApiResponse(
+                description="attachment.not_an_image, attachment.too_large, "
+                "attachment.too_many_pixels"
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        order = work_order_get_for(user=request.user, pk=pk)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DomainError(
+                "attachment.file_required",
+                _("Choose a photo to send."),
+                fields={"file": [_("Required.")]},
+            )
+        note = request.POST.get("public_note", "")
+        attachment = services.work_order_attach(
+            actor=request.user,
+            order=order,
+            upload=upload,
+            name=upload.name or "",
+            public_note=str(note or ""),
+        )
+        return Response(
+            AttachmentSerializer(_attachment_row(attachment)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class _ImageRenderer(BaseRenderer):
+    """Lets a client that accepts only images ask for one (the view returns the file itself;
+    errors are rendered as JSON bytes)."""
+
+    media_type = "image/*"
+    format = "image"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Any = None) -> bytes:  # fmt: skip
+        return JSONRenderer().render(data)
+
+
+class WorkOrderAttachmentFileApi(APIView):
+    """The photo itself (or its thumbnail), for those who may see the order: served with its
+    stored (checked) content type, ``nosniff`` and a content security policy that runs
+    nothing."""
+
+    renderer_classes = [JSONRenderer, _ImageRenderer]
+    thumbnail = False
+
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int, attachment_id: int) -> HttpResponseBase:
+        order = work_order_get_for(user=request.user, pk=pk)
+        attachment = Attachment.objects.filter(order=order, pk=attachment_id).first()
+        if attachment is None:
+            raise DomainError("not_found", _("No such photo."), status_code=404)
+        name = attachment.thumbnail if self.thumbnail else attachment.file
+        content_type = (
+            attachment.thumbnail_content_type if self.thumbnail else attachment.content_type
+        )
+        if content_type not in CONTENT_TYPES:  # pragma: no cover - only checked types are stored
+            raise DomainError("not_found", _("No such photo."), status_code=404)
+        try:
+            handle = default_storage.open(name, "rb")
+        except FileNotFoundError:
+            raise DomainError("not_found", _("No such photo."), status_code=404) from None
+        extension = content_type.split("/")[1].replace("jpeg", "jpg")
+        filename = f"{order.reference}-{attachment.pk}{'-thumb' if self.thumbnail else ''}"
+        response = FileResponse(
+            handle, content_type=content_type, filename=f"{filename}.{extension}"
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class WorkOrderAttachmentThumbnailApi(WorkOrderAttachmentFileApi):
+    thumbnail = True
+
+
+# --- duplicates, merging, following ------------------------------------------------------------
+
+
+class DuplicateSerializer(serializers.Serializer):
+    order = WorkOrderSerializer()
+    score = serializers.FloatField(help_text=_("Text similarity, 0 to 1."))
+    reason = serializers.CharField()
+    same_category = serializers.BooleanField()
+
+
+class WorkOrderDuplicatesApi(APIView):
+    """Open orders that may report the same problem: the same courtyard, the same category
+    family, a similar text (only orders you may see). Offer them before submitting."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("courtyard", OpenApiTypes.INT, required=True),
+            OpenApiParameter("category", OpenApiTypes.INT, required=True),
+            OpenApiParameter("text", OpenApiTypes.STR, description=_("What the report says.")),
+            OpenApiParameter("exclude", OpenApiTypes.INT, description=_("An order to leave out.")),
+        ],
+        responses=DuplicateSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        from sanan.core import clock
+        from sanan.workorders.duplicates import work_order_duplicates
+
+        params = request.query_params
+
+        def number(name: str, required: bool = True) -> int | None:
+            raw = params.get(name, "").strip()
+            if not raw and not required:
+                return None
+            if not raw.isdigit():
+                raise DomainError(
+                    "work_order.duplicates_query",
+                    _("Give the courtyard and the category as numbers."),
+                    fields={name: [_("A number is required.")]},
+                )
+            return int(raw)
+
+        courtyard_id, category_id = number("courtyard"), number("category")
+        courtyard = Place.objects.filter(pk=courtyard_id).first()
+        hints = work_order_duplicates(
+            user=request.user,
+            courtyard=courtyard,
+            category=_category(category_id or 0),
+            text=params.get("text", "")[: services.MAX_DESCRIPTION],
+            exclude=number("exclude", required=False),
+        )
+        now = clock.now()
+        rows = [
+            {
+                "order": _row(h.order, now),
+                "score": h.score,
+                "reason": h.reason,
+                "same_category": h.same_category,
+            }
+            for h in hints
+        ]
+        return Response(DuplicateSerializer(rows, many=True).data)
+
+
+class MergeInput(serializers.Serializer):
+    children = serializers.ListField(
+        child=serializers.IntegerField(), allow_empty=False, help_text=_("Orders to merge in.")
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class WorkOrderMergeApi(_OrderActionApi):
+    """Merge duplicates into this order 合并 (the desk): each child is archived pointing to
+    this one, and its reporter follows this one from then on."""
+
+    input_serializer = MergeInput
+
+    @_action_schema(MergeInput, "Merge duplicates into this order 合并")
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def perform(
+        self, request: Request, order: WorkOrder, data: dict[str, Any], version: int | None
+    ) -> None:
+        children = [work_order_get_for(user=request.user, pk=c) for c in data["children"]]
+        services.work_order_merge(
+            actor=request.user, parent=order, children=children, reason=data["reason"]
+        )
+
+
+class FollowSerializer(serializers.Serializer):
+    following = serializers.BooleanField()
+
+
+class WorkOrderFollowApi(APIView):
+    """Follow an order you may see: its public updates reach your inbox."""
+
+    follow = True
+
+    @extend_schema(request=None, responses=FollowSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        order = work_order_get_for(user=request.user, pk=pk)
+        if self.follow:
+            services.work_order_follow(actor=request.user, order=order)
+        else:
+            services.work_order_unfollow(actor=request.user, order=order)
+        return Response(FollowSerializer({"following": self.follow}).data)
+
+
+class WorkOrderUnfollowApi(WorkOrderFollowApi):
+    """Stop following an order."""
+
+    follow = False
+
+
+# --- caller recognition (the call-taker) -------------------------------------------------------
+
+
+class CallerLookupInput(serializers.Serializer):
+    phone = serializers.CharField(max_length=32, help_text=_("Mobile or landline, as heard."))
+
+
+class CallerResidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    gender = serializers.CharField()
+    age = serializers.IntegerField(allow_null=True)
+    phone_masked = serializers.CharField()
+    id_number_masked = serializers.CharField()
+    household = serializers.DictField()
+    dwelling = RefSerializer()
+    courtyard = RefSerializer(allow_null=True)
+    care_tags = serializers.ListField(child=serializers.CharField())
+
+
+class CallerLookupSerializer(serializers.Serializer):
+    phone_masked = serializers.CharField()
+    recognised = serializers.BooleanField()
+    residents = CallerResidentSerializer(many=True)
+    open_orders = WorkOrderSerializer(many=True)
+    past_orders = WorkOrderSerializer(many=True)
+
+
+class CallerLookupApi(APIView):
+    """Who is calling: the residents registered with this number (in your scope), their
+    household, courtyard and care tags, and the caller's open and past orders. A POST, so the
+    number never appears in a URL; every number in the answer is masked."""
+
+    @extend_schema(request=CallerLookupInput, responses=CallerLookupSerializer)
+    def post(self, request: Request) -> Response:
+        from sanan.core import clock
+        from sanan.workorders.callers import caller_lookup
+
+        data = CallerLookupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        found = caller_lookup(user=request.user, phone=data.validated_data["phone"])
+        now = clock.now()
+        body = {
+            "phone_masked": found.phone_masked,
+            "recognised": found.recognised,
+            "residents": [
+                {
+                    "id": r.resident.pk,
+                    "name": r.resident.name,
+                    "gender": r.resident.gender,
+                    "age": r.resident.age,
+                    "phone_masked": r.resident.phone_masked,
+                    "id_number_masked": r.resident.id_number_masked,
+                    "household": {
+                        "id": r.resident.household_id,
+                        "code": r.resident.household.code,
+                        "relation": r.resident.relation_to_head,
+                    },
+                    "dwelling": _ref(r.resident.place),
+                    "courtyard": _ref(r.courtyard),
+                    "care_tags": r.care_tags,
+                }
+                for r in found.residents
+            ],
+            "open_orders": [_row(o, now) for o in found.open_orders],
+            "past_orders": [_row(o, now) for o in found.past_orders],
+        }
+        return Response(CallerLookupSerializer(body).data)
+
+
+ACTION_APIS["merge"] = WorkOrderMergeApi

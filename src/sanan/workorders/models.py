@@ -373,6 +373,8 @@ class WorkOrder(models.Model):
     contact_name = models.CharField(_("contact name"), max_length=60, blank=True)
     contact_phone_encrypted = models.TextField(blank=True, default="")
     contact_phone_masked = models.CharField(_("contact phone"), max_length=16, blank=True)
+    # Keyed blind index of the contact phone: the call-taker finds a caller's earlier orders.
+    contact_phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
     idempotency_key = models.CharField(max_length=80, blank=True, default="")
     request_fingerprint = models.CharField(max_length=64, blank=True)
 
@@ -445,6 +447,16 @@ class WorkOrder(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # A duplicate merged into another order (合并) points to it; the parent's updates reach
+    # the duplicate's reporter through ``WorkOrderFollower``.
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("merged into"),
+    )
 
     objects = WorkOrderQuerySet.as_manager()
 
@@ -594,6 +606,97 @@ class ExtensionRequest(models.Model):
         return f"{self.order_id} +{self.days}d ({self.status})"
 
 
+# --- Photos, followers ----------------------------------------------------------------------
+
+
+class AttachmentQuerySet(models.QuerySet["Attachment"]):
+    def visible_to(self, user: Any) -> AttachmentQuerySet:
+        """Attachments of the orders the user may see."""
+        return self.filter(order__in=WorkOrder.objects.visible_to(user).values("pk"))
+
+
+class Attachment(models.Model):
+    """A photo of an order, checked by its content (JPEG, PNG or WebP), re-encoded without
+    its metadata (EXIF location included) and stored under a random name with a thumbnail.
+    ``original_name`` is what the sender called it, cleaned, for display only."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(
+        WorkOrderEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.CharField(max_length=200)  # storage name, random
+    thumbnail = models.CharField(max_length=200)
+    original_name = models.CharField(_("file name"), max_length=120, blank=True)
+    content_type = models.CharField(max_length=32)
+    thumbnail_content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}:{self.pk} {self.content_type}"
+
+
+class FollowReason(models.TextChoices):
+    CHOSEN = "chosen", _("Chose to follow")
+    MERGED = "merged", _("Reported a duplicate that was merged in")
+
+
+class WorkOrderFollower(models.Model):
+    """Someone who gets the public updates of an order without being its reporter: a user,
+    or — for a hotline caller without an account — the contact phone of ``via_order`` (the
+    duplicate they reported), to which text messages go."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="followed_work_orders",
+    )
+    via_order = models.ForeignKey(
+        WorkOrder, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=16, choices=FollowReason.choices)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("follower")
+        verbose_name_plural = _("followers")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | models.Q(via_order__isnull=False),
+                name="work_order_follower_someone",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "user"],
+                condition=models.Q(user__isnull=False),
+                name="work_order_follower_user",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "via_order"],
+                condition=models.Q(user__isnull=True),
+                name="work_order_follower_contact",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} ← {self.user_id or self.via_order_id}"
+
+
 # --- Notifications outbox -------------------------------------------------------------------
 
 
@@ -726,6 +829,7 @@ class WorkingPeriod(models.Model):
 
 __all__ = [
     "Action",
+    "Attachment",
     "Category",
     "CategoryQuestion",
     "Channel",
@@ -741,5 +845,6 @@ __all__ = [
     "WorkCalendarYear",
     "WorkOrder",
     "WorkOrderEvent",
+    "WorkOrderFollower",
     "WorkingPeriod",
 ]

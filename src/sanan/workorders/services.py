@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
@@ -36,9 +37,11 @@ from sanan.places.coords import LatLng, parse_system, to_wgs84
 from sanan.places.locate import locate
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
 from sanan.workorders import access
+from sanan.workorders import attachments as photos
 from sanan.workorders.catalogue import clean_answers, effective_policy
 from sanan.workorders.models import (
     CONTACT_PHONE_PURPOSE,
+    Attachment,
     Category,
     Channel,
     ExtensionRequest,
@@ -47,6 +50,7 @@ from sanan.workorders.models import (
     OutboxMessage,
     WorkOrder,
     WorkOrderEvent,
+    WorkOrderFollower,
 )
 from sanan.workorders.routing import organisation_serves, route_for
 from sanan.workorders.sla import (
@@ -59,7 +63,9 @@ from sanan.workorders.sla import (
 )
 from sanan.workorders.state import (
     INTAKE,
+    MERGEABLE,
     STAGE_OF_STATE,
+    TRANSITIONS,
     Action,
     Grant,
     Party,
@@ -248,8 +254,10 @@ def _record(
     data: dict[str, Any] | None = None,
     notices: Iterable[Notice] = (),
     audit: bool = True,
+    followers: bool = True,
 ) -> WorkOrderEvent:
-    """The event, the audit record and the outbox rows of one transition."""
+    """The event, the audit record and the outbox rows of one transition (followers of the
+    order are told of its public updates: a new state or a reply)."""
     name = action or act.spec.action
     event = WorkOrderEvent(
         order=order,
@@ -277,7 +285,50 @@ def _record(
             data={"from": from_state, "to": order.state, "event": event.pk, **(data or {})},
         )
     _write_outbox(order, event, notices, now)
+    if followers and (public_note or order.state != from_state):
+        _write_follower_outbox(order, event, now)
     return event
+
+
+FOLLOWED_UPDATE = "work_order.followed_update"
+
+
+def _write_follower_outbox(order: WorkOrder, event: WorkOrderEvent, now: dt.datetime) -> None:
+    """One message per follower of ``order`` for a public update: to the user's inbox, or by
+    text message to the contact phone of the duplicate an account-less caller reported
+    (``order`` of the message is that duplicate; ``payload["order"]`` the followed one)."""
+    rows = []
+    for follower in WorkOrderFollower.objects.filter(order=order).exclude(
+        user_id__isnull=False, user_id=order.reporter_id or 0
+    ):
+        sms = follower.user_id is None
+        recipient = f"c{follower.via_order_id}" if sms else f"u{follower.user_id}"
+        channel = OutboxChannel.SMS if sms else OutboxChannel.INBOX
+        rows.append(
+            OutboxMessage(
+                created_at=now,
+                channel=channel,
+                template=FOLLOWED_UPDATE,
+                payload={
+                    "order": order.pk,
+                    "reference": order.reference,
+                    "action": event.action,
+                    "state": order.state,
+                    "category": order.category_id,
+                    "event": event.pk,
+                    "via_order": follower.via_order_id,
+                },
+                recipient_user_id=follower.user_id,
+                order_id=follower.via_order_id if sms else order.pk,
+                event=event,
+                dedupe_key=f"wo:{order.pk}:e{event.pk}:{FOLLOWED_UPDATE}:{recipient}:{channel}"[
+                    :160
+                ],
+                next_attempt_at=now,
+            )
+        )
+    if rows:
+        OutboxMessage.objects.bulk_create(rows)
 
 
 def _enter(order: WorkOrder, state: State) -> list[str]:
@@ -400,6 +451,9 @@ def _assignment_data(order: WorkOrder, co: list[Organisation]) -> dict[str, Any]
 class Submitted:
     order: WorkOrder
     created: bool  # False: the idempotency key returned the order of the first submission
+    # Open orders that may report the same problem (``duplicates.DuplicateHint``), offered to
+    # the person who submitted: the desk may merge them.
+    duplicates: list[Any] = dataclass_field(default_factory=list)
 
 
 _CHANNEL_ACTION = {
@@ -500,9 +554,15 @@ def work_order_submit(
     answers: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
+    duplicate_hints: bool = True,
 ) -> Submitted:
     """Register an order from any channel, and dispatch it when the routing directory has a
-    rule for it. A repeated ``idempotency_key`` returns the first order (``created=False``)."""
+    rule for it. A repeated ``idempotency_key`` returns the first order (``created=False``).
+
+    ``attachments`` are uploaded photos (file objects or bytes; checked and re-encoded by
+    ``workorders.attachments`` before anything is written: a bad one is a 400 and nothing is
+    stored) or ids of attachments stored earlier. With ``duplicate_hints`` the result lists
+    open orders of the courtyard that may report the same problem."""
     if _is_system(actor) or not getattr(actor, "is_authenticated", False):
         raise PermissionDenied("auth.forbidden", _("Sign in to report a problem."))
     try:
@@ -562,11 +622,21 @@ def work_order_submit(
         )
     else:
         reporter = actor
-    phone_encrypted = phone_masked = ""
+    phone_encrypted = phone_masked = phone_index = ""
     if contact_phone:
         digits = normalise_mobile(contact_phone, field="contact_phone")
         phone_encrypted = crypto.encrypt(digits, purpose=CONTACT_PHONE_PURPOSE)
         phone_masked = mask_mobile(digits)
+        phone_index = crypto.blind_index(digits, purpose=CONTACT_PHONE_PURPOSE)
+    uploads = [a for a in attachments if photos.is_upload(a)]
+    if len(uploads) > photos.MAX_PER_ORDER:
+        raise DomainError(
+            "attachment.too_many",
+            _("At most %(n)d photos, please.") % {"n": photos.MAX_PER_ORDER},
+            fields={"photos": [_("Too many photos.")]},
+        )
+    prepared = [photos.prepare(u) for u in uploads]  # 400 before anything is written
+    attachment_ids = [a for a in attachments if not photos.is_upload(a)]
     cleaned = clean_answers(category, answers)
     policy = effective_policy(category)
     route = route_for(category=category, place=place)
@@ -589,6 +659,7 @@ def work_order_submit(
         contact_name=_text(contact_name, limit=60),
         contact_phone_encrypted=phone_encrypted,
         contact_phone_masked=phone_masked,
+        contact_phone_index=phone_index,
         idempotency_key=key,
         request_fingerprint=fingerprint if key else "",
         state=State.REGISTERED,
@@ -599,58 +670,116 @@ def work_order_submit(
         routing_rule=route.rule,
         created_at=now,
     )
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                order.save(force_insert=True)
-        except IntegrityError:
-            if not key:
-                raise
-            replay = _replay(actor, key, fingerprint)  # a concurrent retry won the race
-            if replay is None:
-                raise
-            return replay
-        intake = Act(actor, INTAKE, None, None)
-        notices = _to_reporter(order, "work_order.registered")
-        if not route.automatic:
-            notices.append(Notice("work_order.awaiting_dispatch", holders_of="work_order.dispatch"))
-        _record(
-            intake,
-            order,
-            "",
-            now,
-            action=Action.SUBMIT,
-            attachments=attachments,
-            data={
-                "channel": channel,
-                "route": route.reason,
-                "suggested": route.lead.pk if route.lead else None,
-            },
-            notices=notices,
-        )
-        if route.automatic and route.lead is not None:
-            routed = Act(SYSTEM, ensure_transition(State.REGISTERED, Action.DISPATCH), None, None)
-            _claim(order, routed.spec, None, now)
-            _assign(order, route.lead, route.co_handlers, now)
-            _record(
-                routed,
+    stored: list[photos.StoredFiles] = []
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    order.save(force_insert=True)
+            except IntegrityError:
+                if not key:
+                    raise
+                replay = _replay(actor, key, fingerprint)  # a concurrent retry won the race
+                if replay is None:
+                    raise
+                return replay
+            intake = Act(actor, INTAKE, None, None)
+            notices = _to_reporter(order, "work_order.registered")
+            if not route.automatic:
+                notices.append(
+                    Notice("work_order.awaiting_dispatch", holders_of="work_order.dispatch")
+                )
+            new_files = _store_photos(order, prepared, actor, now, stored)
+            event = _record(
+                intake,
                 order,
-                State.REGISTERED,
+                "",
                 now,
+                action=Action.SUBMIT,
+                attachments=[*attachment_ids, *(a.pk for a in new_files)],
                 data={
-                    **_assignment_data(order, route.co_handlers),
-                    "automatic": True,
-                    "rule": route.rule.pk if route.rule else None,
+                    "channel": channel,
+                    "route": route.reason,
+                    "suggested": route.lead.pk if route.lead else None,
                 },
-                notices=[
-                    *_to_handlers(order, "work_order.dispatched"),
-                    *(
-                        Notice("work_order.co_dispatched", organisation_id=o.pk)
-                        for o in route.co_handlers
-                    ),
-                ],
+                notices=notices,
+                followers=False,
             )
-    return Submitted(order, created=True)
+            if new_files:
+                Attachment.objects.filter(pk__in=[a.pk for a in new_files]).update(event=event)
+            if route.automatic and route.lead is not None:
+                routed = Act(
+                    SYSTEM, ensure_transition(State.REGISTERED, Action.DISPATCH), None, None
+                )
+                _claim(order, routed.spec, None, now)
+                _assign(order, route.lead, route.co_handlers, now)
+                _record(
+                    routed,
+                    order,
+                    State.REGISTERED,
+                    now,
+                    data={
+                        **_assignment_data(order, route.co_handlers),
+                        "automatic": True,
+                        "rule": route.rule.pk if route.rule else None,
+                    },
+                    notices=[
+                        *_to_handlers(order, "work_order.dispatched"),
+                        *(
+                            Notice("work_order.co_dispatched", organisation_id=o.pk)
+                            for o in route.co_handlers
+                        ),
+                    ],
+                    followers=False,  # a new order has none
+                )
+    except BaseException:
+        for files in stored:
+            photos.discard(files)
+        raise
+    hints: list[Any] = []
+    if duplicate_hints:
+        from sanan.workorders.duplicates import work_order_duplicates
+
+        hints = work_order_duplicates(
+            user=actor,
+            courtyard=order.courtyard,
+            category=category,
+            text=f"{order.title} {description}",
+            exclude=order.pk,
+        )
+    return Submitted(order, created=True, duplicates=hints)
+
+
+def _store_photos(
+    order: WorkOrder,
+    prepared: Sequence[photos.PreparedImage],
+    actor: Any,
+    now: dt.datetime,
+    stored: list[photos.StoredFiles],
+) -> list[Attachment]:
+    """Write the files and their rows; ``stored`` collects the files written so far, so the
+    caller can remove them when the transaction fails."""
+    rows = []
+    for image in prepared:
+        files = photos.store(image)
+        stored.append(files)
+        rows.append(
+            Attachment.objects.create(
+                order=order,
+                file=files.file,
+                thumbnail=files.thumbnail,
+                original_name=image.original_name,
+                content_type=image.content_type,
+                thumbnail_content_type="image/jpeg",
+                size=image.size,
+                width=image.width,
+                height=image.height,
+                sha256=image.sha256,
+                uploaded_by=None if _is_system(actor) else actor,
+                uploaded_at=now,
+            )
+        )
+    return rows
 
 
 def _title_from(description: str) -> str:
@@ -1410,3 +1539,208 @@ def work_order_note(
             attachments=attachments,
             notices=notices,
         )
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+MAX_ATTACHMENTS_PER_ORDER = 30
+
+
+def work_order_attach(
+    *,
+    actor: Any,
+    order: WorkOrder,
+    upload: Any,
+    name: str = "",
+    public_note: str = "",
+) -> Attachment:
+    """Add a photo to an order, as a note with an attachment: whoever may add a note (the
+    reporter, the desk, the handling organisations) may add a photo. The photo is checked by
+    its content and re-encoded first (400 ``attachment.*``); a failure anywhere after the
+    files are written removes them again, so nothing is left behind."""
+    act = _begin(actor, order, Action.NOTE)
+    reporter = act.grant is not None and act.grant.party is Party.REPORTER
+    public_note = _text(public_note)
+    if Attachment.objects.filter(order=order).count() >= MAX_ATTACHMENTS_PER_ORDER:
+        raise Conflict(
+            "attachment.too_many",
+            _("This order has %(n)d photos already; no more can be added.")
+            % {"n": MAX_ATTACHMENTS_PER_ORDER},
+        )
+    prepared = photos.prepare(upload, name=name)
+    now = clock.now()
+    stored: list[photos.StoredFiles] = []
+    notices: list[Notice] = []
+    if reporter:
+        notices = _to_handlers(order, "work_order.reporter_note")
+    elif public_note:
+        notices = _to_reporter(order, "work_order.reply")
+    try:
+        with transaction.atomic():
+            _claim(order, act.spec, None, now)
+            (row,) = _store_photos(order, [prepared], actor, now, stored)
+            event = _record(
+                act,
+                order,
+                order.state,
+                now,
+                action=Action.NOTE,
+                public_note=public_note,
+                attachments=[row.pk],
+                data={"attachment": row.pk, "content_type": row.content_type},
+                notices=notices,
+            )
+            Attachment.objects.filter(pk=row.pk).update(event=event)
+            row.event = event
+    except BaseException:
+        for files in stored:
+            photos.discard(files)
+        raise
+    return row
+
+
+# --- duplicates: merging and following ----------------------------------------------------------
+
+
+def work_order_merge(
+    *,
+    actor: Any,
+    parent: WorkOrder,
+    children: Sequence[WorkOrder],
+    reason: str = "",
+) -> WorkOrder:
+    """合并: close duplicates into ``parent``. Each child must be open and merged by the desk
+    (``work_order.dispatch`` over it, the ``merge`` row of ``TRANSITIONS``); it is archived with
+    ``parent`` set, its own followers and merged children move to the parent, and its
+    reporter (or, for a caller without an account, its contact phone) follows the parent."""
+    spec = TRANSITIONS[Action.MERGE]
+    if _is_system(actor) or not access.can_see(actor, parent):
+        raise NotFound("not_found", _("No such order."))
+    access.authorise(actor, parent, spec)  # the desk over the parent too (403)
+    if parent.state not in MERGEABLE or parent.parent_id is not None:
+        raise Conflict(
+            "work_order.merge_parent_closed",
+            _("Orders can only be merged into an order that is still open."),
+        )
+    unique = list({c.pk: c for c in children}.values())
+    if not unique:
+        raise DomainError(
+            "work_order.merge_needs_children",
+            _("Choose the orders to merge into this one."),
+            fields={"children": [_("Choose at least one order.")]},
+        )
+    if any(c.pk == parent.pk for c in unique):
+        raise DomainError(
+            "work_order.merge_into_itself",
+            _("An order cannot be merged into itself."),
+            fields={"children": [_("Remove this order from the list.")]},
+        )
+    acts = [_begin(actor, child, Action.MERGE) for child in unique]  # 404 → 409 → 403
+    reason = _text(reason)
+    now = clock.now()
+    with transaction.atomic():
+        for act, child in zip(acts, unique, strict=True):
+            _claim(child, act.spec, None, now)
+            from_state = child.state
+            _withdraw_pending_extension(child, now)
+            WorkOrder.objects.filter(parent=child).update(parent=parent)
+            _move_followers(child, parent, now)
+            child.parent = parent
+            child.archived_at = now
+            _save(child, ["parent", "archived_at", *_enter(child, State.ARCHIVED)])
+            _record(
+                act,
+                child,
+                from_state,
+                now,
+                reason=reason,
+                data={"parent": parent.pk, "parent_reference": parent.reference},
+                notices=[
+                    *_to_reporter(child, "work_order.merged"),
+                    *_to_handlers(child, "work_order.merged"),
+                ],
+                followers=False,
+            )
+        note_act = Act(actor, TRANSITIONS[Action.NOTE], DESK_GRANT, None)
+        _claim(parent, note_act.spec, None, now)
+        _record(
+            note_act,
+            parent,
+            parent.state,
+            now,
+            action=Action.NOTE,
+            reason=reason,
+            internal_note=_text(
+                str(_("Merged in: %(refs)s")) % {"refs": ", ".join(c.reference for c in unique)}
+            ),
+            data={"merged": [c.pk for c in unique]},
+            followers=False,
+        )
+    return parent
+
+
+DESK_GRANT = Grant("work_order.dispatch", Party.SCOPE)
+
+
+def _move_followers(child: WorkOrder, parent: WorkOrder, now: dt.datetime) -> None:
+    """The child's reporter and followers follow the parent (once each)."""
+    existing = set(
+        WorkOrderFollower.objects.filter(order=parent, user__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    existing.add(parent.reporter_id or 0)
+    rows: list[WorkOrderFollower] = []
+    if child.reporter_id and child.reporter_id not in existing:
+        existing.add(child.reporter_id)
+        rows.append(
+            WorkOrderFollower(
+                order=parent, user_id=child.reporter_id, reason="merged", created_at=now
+            )
+        )
+    elif not child.reporter_id and child.contact_phone_encrypted:
+        rows.append(
+            WorkOrderFollower(order=parent, via_order=child, reason="merged", created_at=now)
+        )
+    for follower in WorkOrderFollower.objects.filter(order=child):
+        if follower.user_id is None or follower.user_id not in existing:
+            if follower.user_id:
+                existing.add(follower.user_id)
+            rows.append(
+                WorkOrderFollower(
+                    order=parent,
+                    user_id=follower.user_id,
+                    via_order_id=follower.via_order_id,
+                    reason=follower.reason,
+                    created_at=now,
+                )
+            )
+    WorkOrderFollower.objects.filter(order=child).delete()
+    WorkOrderFollower.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def work_order_follow(*, actor: Any, order: WorkOrder) -> WorkOrderFollower:
+    """Follow an order one may see: its public updates reach one's inbox. Idempotent."""
+    if _is_system(actor) or not access.can_see(actor, order):
+        raise NotFound("not_found", _("No such order."))
+    if order.state == State.ARCHIVED:
+        raise Conflict("work_order.follow_closed", _("This order is closed; nothing will follow."))
+    now = clock.now()
+    with transaction.atomic():
+        follower, created = WorkOrderFollower.objects.get_or_create(
+            order=order, user=actor, defaults={"reason": "chosen", "created_at": now}
+        )
+        if created:
+            audit_record(actor=actor, action="work_order.followed", target=order)
+    return follower
+
+
+def work_order_unfollow(*, actor: Any, order: WorkOrder) -> bool:
+    """Stop following; ``False`` when one did not follow it."""
+    if _is_system(actor) or not access.can_see(actor, order):
+        raise NotFound("not_found", _("No such order."))
+    with transaction.atomic():
+        deleted, _rows = WorkOrderFollower.objects.filter(order=order, user=actor).delete()
+        if deleted:
+            audit_record(actor=actor, action="work_order.unfollowed", target=order)
+    return bool(deleted)

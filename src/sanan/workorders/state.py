@@ -62,6 +62,7 @@ class Action(models.TextChoices):
     ARCHIVE = "archive", _("Archive")  # 归档
     CLOSE_UNRATED = "close_unrated", _("Close as not rated")  # 逾期未评
     NOTE = "note", _("Add a note")  # 备注 / 回复
+    MERGE = "merge", _("Merge into another order")  # 合并 (a duplicate closes into its parent)
 
 
 class Party(StrEnum):
@@ -121,6 +122,8 @@ S = State
 OPEN_WORK = frozenset({S.DISPATCHED, S.SIGNED, S.CONTACTED, S.IN_PROGRESS})
 HANDLING = frozenset({S.SIGNED, S.CONTACTED, S.IN_PROGRESS})
 NOT_CLOSED = frozenset(set(State) - {S.ARCHIVED})
+# Orders nobody has finished yet: a duplicate among them may be merged into another order.
+MERGEABLE = frozenset({S.REGISTERED, S.RETURNED, *OPEN_WORK})
 
 DESK_DISPATCH = Grant("work_order.dispatch", Party.SCOPE)
 DESK_RULE = Grant("work_order.rule", Party.SCOPE)
@@ -167,6 +170,9 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.REHANDLE, {S.CALLBACK}, S.DISPATCHED, DESK_CALLBACK, system=True),
         _t(Action.ARCHIVE, {S.CALLBACK}, S.ARCHIVED, DESK_CALLBACK, system=True),
         _t(Action.CLOSE_UNRATED, {S.FINISHED}, S.ARCHIVED, DESK_CALLBACK, system=True),
+        # A duplicate closes into its parent (合并): archived, ``parent`` set, its reporter
+        # follows the parent from then on.
+        _t(Action.MERGE, MERGEABLE, S.ARCHIVED, DESK_DISPATCH),
         _t(
             Action.NOTE,
             NOT_CLOSED,

@@ -1,6 +1,19 @@
-"""Pages of the workorders app (mounted at /workorders/)."""
+"""Pages of the workorders app (mounted at /orders/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sanan.workorders import views
 
 app_name = "workorders"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.order_mine, name="mine"),
+    path("new/", views.order_new, name="new"),
+    path("discover/", views.order_discover, name="discover"),
+    path("hotline/", views.order_hotline, name="hotline"),
+    path("houses/", views.order_houses, name="houses"),
+    path("board/", views.board, name="board"),
+    path("board/dispatch/", views.board_dispatch, name="board-dispatch"),
+    path("queue/", views.queue, name="queue"),
+    path("<int:pk>/", views.order_detail, name="detail"),
+    path("<int:pk>/act/<slug:action>/", views.order_act, name="act"),
+]

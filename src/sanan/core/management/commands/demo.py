@@ -19,11 +19,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-migrate", action="store_true", help="do not apply migrations first"
         )
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=3000,
+            help="work orders in the simulated year (default 3000; 0 for none)",
+        )
+        parser.add_argument(
+            "--no-registry", action="store_true", help="no residents, houses or vehicles"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
-        result = build_demo(seed=options["seed"], progress=self.stdout.write)
+        result = build_demo(
+            seed=options["seed"],
+            progress=self.stdout.write,
+            registry=not options["no_registry"],
+            work_orders=options["orders"],
+        )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo community ready: " + result.summary()))
         self.stdout.write("")

@@ -1,0 +1,490 @@
+"""Work orders under load: intake over HTTP, the dispatcher's board and the SLA sweep at scale.
+
+    .venv/bin/python bench/workorders_bench.py                    # everything (about 10 min)
+    .venv/bin/python bench/workorders_bench.py --only intake      # intake|board|sweep|scale
+    .venv/bin/python bench/workorders_bench.py --orders 100000    # a smaller table, quicker
+    .venv/bin/python bench/workorders_bench.py --update-docs      # also rewrite docs/performance.md
+
+(a) **intake**: a fresh SQLite file database in a temporary ``SANAN_VAR_DIR`` (``sanan demo``
+    builds the places and the demo people), the app under gunicorn (``--workers``: by default
+    one per core, plus one), and a load generator in another process: ``--connections``
+    keep-alive connections, each POSTing ``/api/v1/orders/`` with a token and a fresh
+    ``Idempotency-Key``, as fast as the server answers, for ``--seconds`` after a warm-up.
+    Sustained orders/s, errors (anything but 201) and p50/p95/p99 latency; afterwards the
+    database must hold exactly one order per 201 (no lost or doubled writes).
+(b) **board**: ``work_order_board`` for the community dispatcher over ``--orders`` open orders
+    bulk-created (``bulk_create``) into a dedicated SQLite file and into the PostgreSQL
+    database ``sanan_bench_wo`` (127.0.0.1:5432, user postgres; created when missing). Its
+    answer is first checked against counts computed another way; then p50/p95 of
+    ``--repeat`` calls and the number of queries, at 10,000 orders and at the full size.
+(c) **sweep**: one ``sweep()`` over the same open orders, of which ``--due`` have reached
+    their next escalation level (warning, chase or supervision) at the moment of the sweep.
+
+Correctness first: a wrong board answer, an intake error or a sweep that escalates a different
+number of orders than are due stops the benchmark with exit status 1 and no figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.client import HTTPConnection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- workorders-bench:begin -->", "<!-- workorders-bench:end -->"
+BIN = Path(sys.executable).parent
+PG_URL = "postgres://postgres@127.0.0.1:5432/sanan_bench_wo"
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+# --- (a) intake over HTTP ------------------------------------------------------------------------
+
+SETUP_CODE = """
+import json
+from rest_framework.authtoken.models import Token
+from sanan.accounts.models import User
+from sanan.places.models import Place
+from sanan.workorders.models import Category
+user = User.objects.get(username="resident")
+token, _ = Token.objects.get_or_create(user=user)
+houses = list(Place.objects.filter(kind="house").order_by("code").values_list("pk", flat=True))
+cats = [c.pk for c in Category.objects.filter(depth=2, questions__isnull=True).order_by("path")]
+print("SETUP=" + json.dumps({"token": token.key, "houses": houses, "categories": cats}))
+"""
+COUNT_CODE = """
+from sanan.workorders.models import WorkOrder
+print("COUNT=%d" % WorkOrder.objects.count())
+"""
+
+
+def _env(var_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(SANAN_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="sanan.settings", **extra)
+    return env
+
+
+def _sanan(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run(  # noqa: S603 (this venv's sanan)
+        [str(BIN / "sanan"), *args], env=env, check=True, capture_output=True, text=True
+    )
+    return out.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _load_worker(args: argparse.Namespace) -> int:
+    """The load generator (its own process): closed-loop keep-alive connections."""
+    setup = json.loads(args.setup)
+    token, houses, cats = setup["token"], setup["houses"], setup["categories"]
+    stop_at = time.perf_counter() + args.warmup + args.seconds
+    measure_from = time.perf_counter() + args.warmup
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    created = 0
+    warm = 0
+
+    def client(n: int) -> None:
+        nonlocal created, warm
+        conn = HTTPConnection("127.0.0.1", args.port, timeout=30)
+        i = 0
+        mine: list[float] = []
+        codes: dict[str, int] = {}
+        made = warmed = 0
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= stop_at:
+                break
+            i += 1
+            body = json.dumps({
+                "category": cats[(n * 7 + i) % len(cats)],
+                "place": houses[(n * 31 + i * 17) % len(houses)],
+                "description": f"路灯不亮了，第{n}-{i}次压力测试",
+                "channel": "api",
+            })  # fmt: skip
+            headers = {
+                "Authorization": f"Token {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"bench-{uuid.uuid4().hex}",
+            }
+            try:
+                conn.request("POST", "/api/v1/orders/", body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                code = str(resp.status)
+            except (OSError, TimeoutError) as exc:
+                code = type(exc).__name__
+                conn.close()
+                conn = HTTPConnection("127.0.0.1", args.port, timeout=30)
+            t1 = time.perf_counter()
+            if code == "201":
+                made += 1
+            if t0 >= measure_from:
+                mine.append(t1 - t0)
+                codes[code] = codes.get(code, 0) + 1
+            elif code == "201":
+                warmed += 1
+        conn.close()
+        with lock:
+            nonlocal_latencies = latencies
+            nonlocal_latencies.extend(mine)
+            for k, v in codes.items():
+                statuses[k] = statuses.get(k, 0) + v
+            created += made
+            warm += warmed
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps({"latencies": latencies, "statuses": statuses, "created": created}))
+    return 0
+
+
+@dataclass
+class IntakeResult:
+    rate: float
+    errors: int
+    requests: int
+    p50: float
+    p95: float
+    p99: float
+    workers: int
+    connections: int
+    seconds: float
+    created: int
+    in_db: int
+    statuses: dict[str, int]
+
+
+def run_intake(args: argparse.Namespace) -> IntakeResult:
+    cores = os.cpu_count() or 1
+    workers = args.workers or cores + 1
+    tmp = Path(tempfile.mkdtemp(prefix="sanan-wo-intake-"))
+    env = _env(tmp)
+    server = None
+    try:
+        say(f"intake: fresh SQLite database in {tmp}; sanan demo …")
+        _sanan(env, "demo")
+        found = re.search(r"^SETUP=(.*)$", _sanan(env, "shell", "-c", SETUP_CODE), re.MULTILINE)
+        if not found:
+            raise SystemExit("intake: could not prepare the token and places")
+        setup = found.group(1)
+        port = _free_port()
+        say(f"intake: gunicorn, {workers} workers (sync) on 127.0.0.1:{port}")
+        server = subprocess.Popen(  # noqa: S603 (this venv's gunicorn)
+            [str(BIN / "gunicorn"), "sanan.wsgi:application", "--workers", str(workers),
+             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        say(
+            f"intake: {args.connections} connections for {args.warmup:g} s warm-up + "
+            f"{args.seconds:g} s measured …"
+        )
+        out = subprocess.run(  # noqa: S603 (this script)
+            [sys.executable, __file__, "--load-worker", "--port", str(port), "--setup", setup,
+             "--connections", str(args.connections), "--seconds", str(args.seconds),
+             "--warmup", str(args.warmup)],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        load = json.loads(out.stdout)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        counted = re.search(r"COUNT=(\d+)", _sanan(env, "shell", "-c", COUNT_CODE))
+        in_db = int(counted.group(1)) if counted else -1
+        lat = load["latencies"]
+        statuses = load["statuses"]
+        errors = sum(v for k, v in statuses.items() if k != "201")
+        return IntakeResult(
+            rate=statuses.get("201", 0) / args.seconds,
+            errors=errors,
+            requests=len(lat),
+            p50=percentile(lat, 50) * 1000,
+            p95=percentile(lat, 95) * 1000,
+            p99=percentile(lat, 99) * 1000,
+            workers=workers,
+            connections=args.connections,
+            seconds=args.seconds,
+            created=load["created"],
+            in_db=in_db,
+            statuses=statuses,
+        )
+    finally:
+        if server is not None and server.poll() is None:
+            server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- (b) and (c): a million open orders --------------------------------------------------------
+
+
+def _scale_worker(args: argparse.Namespace) -> int:
+    """Runs inside a process whose settings point at one engine's database."""
+    import django
+
+    django.setup()
+    from workorders_population import populate_and_measure
+
+    print(json.dumps(populate_and_measure(args, say)))
+    return 0
+
+
+def run_scale(args: argparse.Namespace, engine: str) -> dict[str, Any]:
+    if engine == "postgres":
+        ok = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",  # noqa: S607 (the PostgreSQL client tools)
+             "SELECT 1 FROM pg_database WHERE datname='sanan_bench_wo'"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if ok.returncode != 0:
+            raise SystemExit(f"postgres: {ok.stderr.strip()}")
+        if args.fresh and ok.stdout.strip() == "1":
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "sanan_bench_wo"],  # noqa: S607
+                           check=True)  # fmt: skip
+        if args.fresh or ok.stdout.strip() != "1":
+            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "sanan_bench_wo"],  # noqa: S607
+                           check=True)  # fmt: skip
+        var_dir = Path(args.var_dir) / "postgres"
+        env = _env(var_dir, DATABASE_URL=PG_URL)
+    else:
+        var_dir = Path(args.var_dir) / "sqlite"
+        if args.fresh and var_dir.exists():
+            shutil.rmtree(var_dir)
+        env = _env(var_dir)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    say(f"{engine}: migrate and sanan demo (places, the dispatcher) …")
+    _sanan(env, "demo")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), env.get("PYTHONPATH", "")])
+    cmd = [sys.executable, __file__, "--scale-worker", "--engine", engine,
+           "--orders", str(args.orders), "--due", str(args.due), "--repeat", str(args.repeat),
+           "--only", "all" if args.only in (None, "scale") else args.only]  # fmt: skip
+    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)  # noqa: S603 (this script)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        found = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+        if found:
+            cpu = found.group(1).strip()
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    sqlite = subprocess.run(
+        [sys.executable, "-c", "import sqlite3; print(sqlite3.sqlite_version)"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    pg = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version"],  # noqa: S607 (the PostgreSQL client tools)
+        capture_output=True, text=True, check=False,
+    ).stdout.strip().split(" ")[0]  # fmt: skip
+    return {
+        "cpu": cpu,
+        "cores": f"{os.cpu_count()} logical",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "db": f"SQLite {sqlite}, PostgreSQL {pg or 'n/a'}",
+        "os": f"{platform.system()} {platform.release()}",
+        "load": load,
+    }
+
+
+@dataclass
+class Row:
+    what: str
+    how: str
+    target: str
+    result: str
+    ok: bool | None = None
+
+
+def table(rows: list[Row], *, date: str, box: str) -> str:
+    lines = [
+        "| what | how measured | target | result | date | machine |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mark = "" if row.ok is None else (" ✅" if row.ok else " ❌ target missed")
+        lines.append(
+            f"| {row.what} | {row.how} | {row.target} | {row.result}{mark} | {date} | {box} |"
+        )
+    return "\n".join(lines)
+
+
+def update_doc(text: str, part: str) -> None:
+    """Rewrite this run's part (intake, scale or all) inside the block, keeping the others."""
+    doc = DOC.read_text(encoding="utf-8")
+    if BEGIN not in doc or END not in doc:
+        raise SystemExit(f"{DOC} has no {BEGIN} … {END} block to replace")
+    head, rest = doc.split(BEGIN, 1)
+    block, tail = rest.split(END, 1)
+    parts = dict(re.findall(r"<!-- part:([\w,-]+) -->\n(.*?)\n<!-- /part:\1 -->", block, re.DOTALL))
+    if part == "all":
+        parts = {}
+    parts[part] = text
+    body = "\n\n".join(
+        f"<!-- part:{name} -->\n{parts[name]}\n<!-- /part:{name} -->"
+        for name in sorted(parts, key=lambda n: (n != "all", n != "intake", n))
+    )
+    DOC.write_text(f"{head}{BEGIN}\n{body}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--only",
+        choices=["intake", "board", "sweep", "scale", "all"],
+        default=None,
+        help="one part; scale: board and sweep",
+    )
+    parser.add_argument("--engines", default="sqlite,postgres", help="for board and sweep")
+    parser.add_argument("--orders", type=int, default=1_000_000, help="open orders in the table")
+    parser.add_argument("--due", type=int, default=1_000, help="orders due at the sweep")
+    parser.add_argument("--repeat", type=int, default=30, help="board calls timed")
+    parser.add_argument("--seconds", type=float, default=20.0, help="intake: measured seconds")
+    parser.add_argument("--warmup", type=float, default=3.0, help="intake: warm-up seconds")
+    parser.add_argument("--connections", type=int, default=16, help="intake: client connections")
+    parser.add_argument("--workers", type=int, default=0, help="intake: gunicorn workers")
+    parser.add_argument("--var-dir", default=str(Path(tempfile.gettempdir()) / "sanan-wo-bench"))
+    parser.add_argument("--fresh", action="store_true", help="rebuild the big databases")
+    parser.add_argument("--update-docs", action="store_true", help=f"rewrite the block in {DOC}")
+    # internal: the two helper processes
+    parser.add_argument("--load-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scale-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--setup", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="sqlite", help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    if args.load_worker:
+        return _load_worker(args)
+    if args.scale_worker:
+        return _scale_worker(args)
+    shown = [a for a in argv if a != "--update-docs"]
+
+    rows: list[Row] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    if args.only in (None, "intake"):
+        r = run_intake(args)
+        if r.errors or r.in_db != r.created:
+            problems.append(
+                f"intake: {r.errors} errors {r.statuses}; {r.created} created (201) but "
+                f"{r.in_db} orders in the database"
+            )
+        ok = r.rate >= 300 and r.errors == 0 and r.p99 < 250
+        rows.append(Row(
+            "intake over HTTP, `POST /api/v1/orders/` (token, Idempotency-Key), SQLite file",
+            f"gunicorn {r.workers} sync workers; {r.connections} keep-alive connections from "
+            f"another process, closed loop, {r.seconds:g} s after a {args.warmup:g} s warm-up",
+            "≥ 300 orders/s, 0 errors, p99 < 250 ms",
+            f"**{r.rate:,.0f} orders/s**, {r.errors} errors of {r.requests:,}; "
+            f"p50 {r.p50:.0f} ms, p95 {r.p95:.0f} ms, p99 {r.p99:.0f} ms",
+            ok,
+        ))  # fmt: skip
+        notes.append(
+            f"Intake: {r.created:,} orders answered 201 (warm-up included) and {r.in_db:,} are "
+            "in the database afterwards."
+        )
+    if args.only in (None, "board", "sweep", "scale"):
+        for engine in [e for e in args.engines.split(",") if e]:
+            res = run_scale(args, engine)
+            problems += res.get("problems", [])
+            label = "SQLite file" if engine == "sqlite" else "PostgreSQL"
+            if "board" in res:
+                b = res["board"]
+                ok = b["p95_ms"] < 100 and b["queries"] == b["queries_small"]
+                rows.append(Row(
+                    f"dispatcher's board (`work_order_board`), {b['orders']:,} open orders, "
+                    f"{label}",
+                    f"{args.repeat} calls after a warm-up, as the community dispatcher; "
+                    f"queries counted at 10,000 and at {b['orders']:,} orders",
+                    "p95 < 100 ms, constant query count",
+                    f"**p95 {b['p95_ms']:,.0f} ms** (p50 {b['p50_ms']:,.0f} ms); "
+                    f"{b['queries']} queries (at 10,000: {b['queries_small']}, "
+                    f"p95 {b['p95_small_ms']:,.0f} ms)",
+                    ok,
+                ))  # fmt: skip
+            if "sweep" in res:
+                s = res["sweep"]
+                rows.append(Row(
+                    f"SLA sweep (`sweep()`), {s['orders']:,} open orders, {label}",
+                    f"one sweep; {s['due']:,} of them due for their next level at that moment "
+                    "(warning, chase or supervision), each claimed, evented and notified",
+                    "< 5 s",
+                    f"**{s['seconds']:.2f} s** ({s['escalated']:,} escalated; "
+                    f"{s['per_order_ms']:.1f} ms per escalated order; a sweep with nothing due: "
+                    f"{s['idle_ms']:.0f} ms)",
+                    s["seconds"] < 5,
+                ))  # fmt: skip
+            if res.get("populate_s"):
+                notes.append(
+                    f"{label}: {res['orders']:,} orders bulk-created in "
+                    f"{res['populate_s']:.0f} s ({res['state_mix']})."
+                )
+    if problems:
+        print("WRONG ANSWERS:", *problems, sep="\n  ")
+        return 1
+    box = machine()
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    text = "\n".join([
+        table(rows, date=stamp, box=f"{box['cpu']}, {box['cores'].split(' ')[0]} cores"),
+        "",
+        f"Machine: {box['cpu']}; {box['cores']}; {box['python']}; {box['db']}; {box['os']}; "
+        f"load average at the end of the run {box['load']} (1, 5, 15 min).",
+        *notes,
+        "Command: `.venv/bin/python bench/workorders_bench.py"
+        + (" " + " ".join(shown) if shown else "") + "`",
+    ])  # fmt: skip
+    print(text)
+    if args.update_docs:
+        part = args.only or "all"
+        update_doc(text, part if part in ("all", "intake") else f"{part}-{args.engines}")
+        print(f"\nwritten to {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
