@@ -366,6 +366,7 @@ def _tags_and_vehicles(
 
 
 def analyse() -> None:
-    """Planner statistics, as a database that has been in use has them."""
+    """Planner statistics and (PostgreSQL) the visibility map, as a database in use has them
+    from autovacuum."""
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
