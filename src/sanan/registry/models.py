@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sanan.accounts.permissions import ScopedQuerySet, permissions_for
 from sanan.core import crypto
@@ -341,7 +342,7 @@ class HouseProfile(models.Model):
 
 class RentalState(models.TextChoices):
     UNREGISTERED = "unregistered", _("Not registered")
-    REGISTERED = "registered", _("Registered")
+    REGISTERED = "registered", pgettext_lazy("rental", "Registered")  # 已登记
     ENDED = "ended", _("Ended")
 
 

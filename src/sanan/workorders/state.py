@@ -24,6 +24,7 @@ from enum import StrEnum
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sanan.core.errors import Conflict
 
@@ -31,7 +32,7 @@ from sanan.core.errors import Conflict
 class State(models.TextChoices):
     """The status words residents know from the 12345 hotline."""
 
-    REGISTERED = "registered", _("Registered")  # 已受理
+    REGISTERED = "registered", pgettext_lazy("work order", "Registered")  # 已受理
     DISPATCHED = "dispatched", _("Dispatched")  # 已派单
     RETURNED = "returned", _("Returned")  # 已退单 (awaiting the community's ruling)
     SIGNED = "signed", _("Signed for")  # 已签收
