@@ -132,9 +132,16 @@ def test_worker__kick__once_a_second_however_many_messages(
     q = worker.build_queue(config.parse_queue_url("memory://", var_dir=Path("/x")))
     monkeypatch.setattr(worker, "_queue", q)
     monkeypatch.setattr(worker, "_last_kick", 0.0)
+    monkeypatch.setattr(worker, "_trailing_until", 0.0)
     for _ in range(50):
         worker.kick()
-    assert q.huey.pending_count() == 1
+    # One wake-up now, and one at the end of the second for what was committed meanwhile.
+    assert q.huey.pending_count() == 2
+    now_task, later_task = q.huey.dequeue(), q.huey.dequeue()
+    assert now_task is not None
+    assert now_task.eta is None
+    assert later_task is not None
+    assert later_task.eta is not None
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from sanan.notifications import config
+        from sanan.notifications import config, worker
 
         config.check()  # a bad SANAN_QUEUE_URL or SMS adapter stops start-up, naming it
+        worker.install_wake()  # outbox rows wake the worker when their transaction commits

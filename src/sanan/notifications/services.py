@@ -403,8 +403,9 @@ def outbox_deliver_due(*, now: dt.datetime | None = None, limit: int = 500) -> D
 
 
 def outbox_kick() -> None:
-    """Ask the worker to deliver soon, once the current transaction commits (producers call
-    it after writing outbox rows; the worker's minute tick is the safety net)."""
+    """Ask the worker to deliver soon, once the current transaction commits. Writing an outbox
+    row does this by itself (``worker.OutboxWake``); this is for a producer that wants a
+    delivery run without writing one (the worker's minute tick is the safety net)."""
     from sanan.notifications import worker
 
     transaction.on_commit(worker.kick)

@@ -6,8 +6,11 @@ The queue holds only *wake-ups*; the outbox is the durable record. Tasks:
 - ``sanan.tick`` (periodic, every minute): :func:`workorders.sweep.sweep`, then deliver what
   is due. It runs under a queue lock, so several workers on one Redis do not sweep at once
   (and if they did, the sweep's claims keep every escalation single);
-- ``sanan.deliver``: deliver what is due now; :func:`kick` enqueues it after a producer's
-  commit, and a delivery that must retry schedules it for the retry time.
+- ``sanan.deliver``: deliver what is due now; :func:`kick` enqueues it after the commit of
+  any transaction that wrote outbox rows (:class:`OutboxWake`, installed on every database
+  connection at start-up: no producer has to remember it), and a delivery that must retry
+  schedules it for the retry time. The minute tick stays the safety net (a queue that was
+  unreachable at the commit, a worker that was down).
 
 Embedded mode: a SQLite file beside the database (``var/queue.sqlite3``), nothing to install.
 Scale-out: ``SANAN_QUEUE_URL=redis://host:6379/0``, any number of ``sanan worker``.
@@ -183,26 +186,89 @@ def queue() -> Queue:
 
 def reset_queue() -> None:
     """Forget the process's queue (tests that change ``QUEUE_URL``)."""
-    global _queue, _last_kick
+    global _queue, _last_kick, _trailing_until
     with _queue_lock:
         _queue = None
         _last_kick = 0.0
+        _trailing_until = 0.0
 
 
 _last_kick = 0.0
+_trailing_until = 0.0
 KICK_INTERVAL_SECONDS = 1.0
 
 
 def kick() -> None:
-    """Enqueue a delivery now (at most one a second per process: a sweep that writes a
-    thousand messages wakes the worker once). A queue that cannot be reached is logged, not
-    raised: the outbox keeps the message and the worker's minute tick delivers it."""
-    global _last_kick
+    """Enqueue a delivery now, at most one a second per process: a sweep that writes a
+    thousand messages wakes the worker once. A kick inside that second is not lost: one
+    delivery is scheduled for the end of the second (a message committed just after the first
+    wake-up was read would otherwise wait for the minute tick). A queue that cannot be reached
+    is logged, not raised: the outbox keeps the message and the worker's minute tick delivers
+    it."""
+    global _last_kick, _trailing_until
     now = time.monotonic()
-    if now - _last_kick < KICK_INTERVAL_SECONDS:
-        return
-    _last_kick = now
+    waited = now - _last_kick
     try:
-        queue().deliver()
+        if waited >= KICK_INTERVAL_SECONDS:
+            _last_kick = now
+            queue().deliver()
+        elif _trailing_until <= now:
+            delay = KICK_INTERVAL_SECONDS - waited
+            _trailing_until = now + delay
+            queue().deliver.schedule(delay=max(delay, 0.01))
     except Exception as exc:
         logger.warning("could not wake the worker (%s); the next tick delivers", type(exc).__name__)
+
+
+# --- wake-on-commit ---------------------------------------------------------------------------
+
+
+def _outbox_insert_prefixes() -> tuple[str, ...]:
+    from sanan.workorders.models import OutboxMessage
+
+    table = OutboxMessage._meta.db_table
+    return (f'INSERT INTO "{table}"', f"INSERT INTO `{table}`", f"INSERT INTO {table} ")
+
+
+def _wake_after_commit(alias: str) -> None:
+    """Once per transaction: wake the worker when it commits (at once outside a transaction;
+    never when it rolls back, so no wake-up for a message that does not exist)."""
+    from django.db import connections, transaction
+
+    conn = connections[alias]
+    if any(entry[1] is kick for entry in conn.run_on_commit):
+        return
+    transaction.on_commit(kick, using=alias)
+
+
+class OutboxWake:
+    """A database execute wrapper that notices every row written to the outbox, whichever
+    code writes it (``save``, ``bulk_create``, a sweep) and wakes the worker after the
+    transaction commits. Installed on each connection by :func:`install_wake`."""
+
+    def __init__(self) -> None:
+        self.prefixes = _outbox_insert_prefixes()
+
+    def __call__(
+        self, execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        result = execute(sql, params, many, context)
+        if sql[:12] == "INSERT INTO " and sql.startswith(self.prefixes):
+            _wake_after_commit(context["connection"].alias)
+        return result
+
+
+def _install_on(connection: Any, **kwargs: Any) -> None:
+    if not any(isinstance(w, OutboxWake) for w in connection.execute_wrappers):
+        connection.execute_wrappers.append(OutboxWake())
+
+
+def install_wake() -> None:
+    """Wake the worker after every commit that wrote outbox rows, on every connection (those
+    open now and those opened later)."""
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_install_on, dispatch_uid="sanan.notifications.outbox_wake")
+    for conn in connections.all(initialized_only=True):
+        _install_on(conn)
