@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "sanan.registry",
     "sanan.workorders",
     "sanan.notifications",
+    "sanan.open311",
 ]
 
 MIDDLEWARE = [

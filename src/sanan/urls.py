@@ -35,6 +35,7 @@ urlpatterns = [
     path("registry/", include("sanan.registry.urls")),
     path("orders/", include("sanan.workorders.urls")),
     path("inbox/", include("sanan.notifications.urls")),
+    path("open311/", include("sanan.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
