@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("sanan.registry.api_urls")),
     path("", include("sanan.workorders.api_urls")),
     path("", include("sanan.notifications.api_urls")),
+    path("", include("sanan.organisation.api_urls")),
 ]
 
 urlpatterns = [
@@ -35,6 +36,7 @@ urlpatterns = [
     path("registry/", include("sanan.registry.urls")),
     path("orders/", include("sanan.workorders.urls")),
     path("inbox/", include("sanan.notifications.urls")),
+    path("org/", include("sanan.organisation.urls")),
     path("open311/", include("sanan.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -59,28 +59,43 @@ _ORDER_DESK = {
 }
 _ORDER_LEAD = {"work_order.view", "work_order.supervise"}
 
+# Organisation: posts and areas, members' cards, the contact ledger. Seeing the organisation
+# chart and the coverage of courtyards needs only ``place.view``.
+_ORG_FIELD = {"visit.record", "visit.view"}
+_ORG_OVERSEE = {"visit.view"}
+_ORG_MANAGE = {"visit.view", "organisation.manage"}
+
 # Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT),
-    Role.COMMISSIONER: frozenset(_STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD),
+    Role.COMMISSIONER: frozenset(
+        _STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD | _ORG_FIELD
+    ),
     Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD),
     Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER),
     Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),
-    Role.COMMITTEE: frozenset(_STAFF | _REGISTRY_READ | {"work_order.view"}),
+    Role.COMMITTEE: frozenset(_STAFF | _REGISTRY_READ | {"work_order.view"} | _ORG_MANAGE),
     Role.DISPATCHER: frozenset(
-        _STAFF | _REGISTRY_DESK | _ORDER_DESK | {"place.edit", "user.view", "pii.reveal"}
+        _STAFF
+        | _REGISTRY_DESK
+        | _ORDER_DESK
+        | _ORG_OVERSEE
+        | {"place.edit", "user.view", "pii.reveal"}
     ),
     Role.LEADER: frozenset(
         _STAFF
         | _REGISTRY_READ
         | {"resident.export"}
         | _ORDER_LEAD
+        | _ORG_MANAGE
         | {"user.view", "audit.view", "pii.reveal"}
     ),
     Role.ADMIN: frozenset(
         _STAFF
         | _REGISTRY_DESK
         | _ORDER_DESK
+        | _ORG_MANAGE
+        | _ORG_FIELD
         | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
 }

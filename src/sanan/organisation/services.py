@@ -1,29 +1,115 @@
-"""Writes for organisations and their members."""
+"""Writes for the organisation pillar: organisations, members and terms; posts and areas
+(定岗包片) with the courtyard commissioner's scoped role; member cards and commitments (双亮);
+the contact ledger, whose problems become work orders in one step.
+
+Every service takes keyword-only arguments, checks the actor's rights when the actor is a
+person (Sanan itself and the demo pass a label such as ``"demo"``), writes in one transaction
+and records an audit event in it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
+from sanan.accounts.models import RoleAssignment
+from sanan.accounts.permissions import permissions_for
+from sanan.accounts.roles import Role
+from sanan.accounts.services import role_grant, role_revoke
 from sanan.audit.services import audit_record
 from sanan.core import clock
-from sanan.organisation.models import Membership, Organisation
-from sanan.places.models import Place
+from sanan.core.errors import DomainError, PermissionDenied
+from sanan.organisation.models import (
+    Commitment,
+    CommitmentComment,
+    CommitmentState,
+    MemberProfile,
+    Membership,
+    Organisation,
+    Position,
+    Post,
+    PostType,
+    Term,
+    Visit,
+    VisitProblem,
+)
+from sanan.places.models import Place, PlaceKind
+
+MANAGE = "organisation.manage"
+RECORD_VISIT = "visit.record"
+MAX_TEXT = 2000
+
+
+def _is_person(actor: Any) -> bool:
+    return bool(getattr(actor, "is_authenticated", False))
+
+
+def _require(actor: Any, action: str, obj: Any) -> None:
+    """404 out of sight, 403 in sight but not allowed; Sanan itself may do anything."""
+    if _is_person(actor):
+        permissions_for(actor).require(action, obj)
+
+
+def _forget_permissions(user: Any) -> None:
+    if hasattr(user, "_sanan_permissions"):
+        del user._sanan_permissions
+
+
+def _text(value: str, *, limit: int = MAX_TEXT) -> str:
+    return (value or "").strip()[:limit]
+
+
+# --- organisations, members, terms ----------------------------------------------------------
 
 
 def organisation_ensure(
-    *, actor: Any, kind: str, code: str, name: str, place: Place
+    *,
+    actor: Any,
+    kind: str,
+    code: str,
+    name: str,
+    place: Place,
+    parent: Organisation | None = None,
 ) -> Organisation:
     """The organisation with ``code``, created (and audited) if it does not exist yet."""
     with transaction.atomic():
         org, created = Organisation.objects.get_or_create(
-            code=code, defaults={"kind": kind, "name": name, "place": place}
+            code=code, defaults={"kind": kind, "name": name, "place": place, "parent": parent}
         )
         if created:
             audit_record(actor=actor, action="organisation.created", target=org)
     return org
+
+
+def term_ensure(
+    *, actor: Any, organisation: Organisation, name: str, starts_on: date, ends_on: date | None
+) -> Term:
+    """The term ``name`` of ``organisation`` (idempotent)."""
+    _require(actor, MANAGE, organisation)
+    if ends_on is not None and ends_on < starts_on:
+        raise DomainError(
+            "term.ends_before_start",
+            _("A term cannot end before it starts."),
+            fields={"ends_on": [_("Choose a later date.")]},
+        )
+    with transaction.atomic():
+        term, created = Term.objects.get_or_create(
+            organisation=organisation,
+            name=name,
+            defaults={"starts_on": starts_on, "ends_on": ends_on},
+        )
+        if created:
+            audit_record(
+                actor=actor, action="term.created", target=organisation, data={"term": name}
+            )
+    return term
 
 
 def membership_add(
@@ -32,21 +118,438 @@ def membership_add(
     organisation: Organisation,
     user: Any,
     title: str = "",
+    position: str = Position.MEMBER,
+    term: Term | None = None,
     started_on: date | None = None,
 ) -> Membership:
     """Make ``user`` a current member of ``organisation`` (idempotent)."""
+    _require(actor, MANAGE, organisation)
+    position = Position(position)
+    if term is not None and term.organisation_id != organisation.pk:
+        raise DomainError(
+            "membership.term_mismatch",
+            _("This term belongs to another organisation."),
+            fields={"term": [_("Choose a term of this organisation.")]},
+        )
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             organisation=organisation,
             user=user,
             ended_on=None,
-            defaults={"title": title, "started_on": started_on or clock.today()},
+            defaults={
+                "title": title,
+                "position": position,
+                "term": term,
+                "started_on": started_on or clock.today(),
+            },
         )
         if created:
             audit_record(
                 actor=actor,
                 action="membership.added",
                 target=organisation,
-                data={"user": user.pk, "title": title},
+                data={"user": user.pk, "title": title, "position": position.value},
             )
     return membership
+
+
+def membership_end(*, actor: Any, membership: Membership, ended_on: date | None = None) -> None:
+    _require(actor, MANAGE, membership.organisation)
+    with transaction.atomic():
+        membership.ended_on = ended_on or clock.today()
+        membership.save(update_fields=["ended_on"])
+        audit_record(
+            actor=actor,
+            action="membership.ended",
+            target=membership.organisation,
+            data={"user": membership.user_id},
+        )
+
+
+# --- posts and areas ------------------------------------------------------------------------
+
+
+def _post_place_ok(post_type: PostType, place: Place) -> None:
+    if post_type.covers_courtyards and place.kind != PlaceKind.COURTYARD:
+        raise DomainError(
+            "post.courtyard_required",
+            _("A courtyard commissioner covers courtyards: choose a courtyard."),
+            fields={"place": [_("Choose a courtyard.")]},
+        )
+    if place.kind not in (PlaceKind.COMMUNITY, PlaceKind.AREA, PlaceKind.COURTYARD):
+        raise DomainError(
+            "post.place_kind",
+            _("A post covers a community, a residential area or a courtyard."),
+            fields={"place": [_("Choose a community, area or courtyard.")]},
+        )
+
+
+def post_assign(
+    *,
+    actor: Any,
+    holder: Any,
+    post_type: PostType,
+    place: Place,
+    organisation: Organisation | None = None,
+    started_on: date | None = None,
+) -> Post:
+    """``holder`` takes ``post_type`` over ``place``. A post type that grants a role (the
+    courtyard commissioner) grants it over ``place`` in the same transaction. Assigning a
+    post the holder already holds there returns it unchanged."""
+    _require(actor, MANAGE, place)
+    if not post_type.active:
+        raise DomainError(
+            "post.type_inactive",
+            _("This post is no longer used; choose another."),
+            fields={"post_type": [_("Choose another post.")]},
+        )
+    _post_place_ok(post_type, place)
+    if not holder.is_active:
+        raise DomainError(
+            "post.holder_inactive",
+            _("This person's account is closed."),
+            fields={"holder": [_("Choose an active person.")]},
+        )
+    with transaction.atomic():
+        existing = (
+            Post.objects.current().filter(post_type=post_type, holder=holder, place=place).first()
+        )
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                post = Post.objects.create(
+                    post_type=post_type,
+                    holder=holder,
+                    place=place,
+                    organisation=organisation,
+                    started_on=started_on or clock.today(),
+                )
+        except IntegrityError:  # a concurrent assignment of the same post won
+            return Post.objects.current().get(post_type=post_type, holder=holder, place=place)
+        if post_type.grants_role:
+            role_grant(
+                actor=actor,
+                user=holder,
+                role=Role(post_type.grants_role),
+                place=place,
+                reason=str(_("post assigned: %(post)s") % {"post": post_type.name}),
+            )
+        audit_record(
+            actor=actor,
+            action="post.assigned",
+            target=post,
+            data={"post_type": post_type.code, "holder": holder.pk, "place": place.code},
+        )
+    _forget_permissions(holder)
+    return post
+
+
+def post_end(*, actor: Any, post: Post, reason: str = "", ended_on: date | None = None) -> Post:
+    """End ``post``; its role over the place is revoked unless another current post of the
+    holder grants the same role there."""
+    _require(actor, MANAGE, post.place)
+    if post.ended_on is not None:
+        raise DomainError("post.already_ended", _("This post has already ended."))
+    with transaction.atomic():
+        claimed = Post.objects.filter(pk=post.pk, ended_on__isnull=True).update(
+            ended_on=ended_on or clock.today()
+        )
+        if not claimed:
+            raise DomainError(
+                "post.already_ended", _("This post has already ended."), status_code=409
+            )
+        post.refresh_from_db()
+        role = post.post_type.grants_role
+        if role:
+            still_held = (
+                Post.objects.current()
+                .filter(holder=post.holder, place=post.place, post_type__grants_role=role)
+                .exists()
+            )
+            assignment = RoleAssignment.objects.filter(
+                user=post.holder, role=role, place=post.place, organisation__isnull=True
+            ).first()
+            if assignment is not None and not still_held:
+                role_revoke(actor=actor, assignment=assignment, reason=reason or "post ended")
+        audit_record(
+            actor=actor,
+            action="post.ended",
+            target=post,
+            reason=reason,
+            data={"post_type": post.post_type.code, "holder": post.holder_id},
+        )
+    _forget_permissions(post.holder)
+    return post
+
+
+# --- member cards and commitments (双亮) ------------------------------------------------------
+
+
+def member_profile_ensure(
+    *,
+    actor: Any,
+    user: Any,
+    place: Place,
+    party_member: bool = True,
+    joined_party_on: date | None = None,
+    motto: str = "",
+    card_token: str | None = None,
+) -> MemberProfile:
+    """The member's public card (created once; the QR code's token never changes)."""
+    _require(actor, MANAGE, place)
+    with transaction.atomic():
+        profile, created = MemberProfile.objects.get_or_create(
+            user=user,
+            defaults={
+                "place": place,
+                "party_member": party_member,
+                "joined_party_on": joined_party_on,
+                "motto": _text(motto, limit=120),
+                "card_token": card_token or secrets.token_urlsafe(12),
+            },
+        )
+        if created:
+            audit_record(actor=actor, action="member_card.created", target=profile)
+    return profile
+
+
+def _require_own_or_manage(actor: Any, member: Any, place: Place) -> None:
+    if _is_person(actor) and actor.pk != member.pk:
+        _require(actor, MANAGE, place)
+
+
+def commitment_publish(
+    *,
+    actor: Any,
+    member: Any,
+    place: Place,
+    title: str,
+    due_on: date,
+    detail: str = "",
+    published_on: date | None = None,
+    code: str = "",
+) -> Commitment:
+    """A member promises something in public, by a date. Members publish their own; the
+    committee may publish for them."""
+    _require_own_or_manage(actor, member, place)
+    if _is_person(actor) and actor.pk == member.pk and not permissions_for(actor).can_see(place):
+        raise DomainError("not_found", _("No such place."), status_code=404)
+    title = _text(title, limit=120)
+    if not title:
+        raise DomainError(
+            "commitment.title_required",
+            _("Say what you promise."),
+            fields={"title": [_("Required.")]},
+        )
+    published_on = published_on or clock.today()
+    if due_on < published_on:
+        raise DomainError(
+            "commitment.due_in_past",
+            _("The due date must be on or after the day it is published."),
+            fields={"due_on": [_("Choose a later date.")]},
+        )
+    if code and (found := Commitment.objects.filter(code=code).first()) is not None:
+        return found
+    with transaction.atomic():
+        commitment = Commitment.objects.create(
+            member=member,
+            place=place,
+            title=title,
+            detail=_text(detail),
+            published_on=published_on,
+            due_on=due_on,
+            code=code,
+        )
+        audit_record(actor=actor, action="commitment.published", target=commitment)
+    return commitment
+
+
+def commitment_fulfil(
+    *, actor: Any, commitment: Commitment, evidence: str, fulfilled_on: date | None = None
+) -> Commitment:
+    """Mark a promise kept, saying how (the evidence residents will read)."""
+    _require_own_or_manage(actor, commitment.member, commitment.place)
+    evidence = _text(evidence)
+    if not evidence:
+        raise DomainError(
+            "commitment.evidence_required",
+            _("Say what was done, so residents can check it."),
+            fields={"evidence": [_("Required.")]},
+        )
+    with transaction.atomic():
+        claimed = Commitment.objects.filter(
+            pk=commitment.pk, state=CommitmentState.PUBLISHED
+        ).update(
+            state=CommitmentState.FULFILLED,
+            fulfilled_on=fulfilled_on or clock.today(),
+            evidence=evidence,
+        )
+        if not claimed:
+            raise DomainError(
+                "commitment.not_open",
+                _("This commitment is no longer open."),
+                status_code=409,
+            )
+        commitment.refresh_from_db()
+        audit_record(actor=actor, action="commitment.fulfilled", target=commitment)
+    return commitment
+
+
+def commitment_comment(
+    *, actor: Any, commitment: Commitment, body: str, at: dt.datetime | None = None
+) -> CommitmentComment:
+    """A resident (or anyone signed in who can see the place) comments on a commitment."""
+    if not _is_person(actor):
+        raise PermissionDenied("auth.forbidden", _("Sign in to comment."))
+    if not place_related(actor, commitment.place):
+        raise DomainError("not_found", _("Not found."), status_code=404)
+    body = _text(body, limit=500)
+    if not body:
+        raise DomainError(
+            "comment.body_required", _("Write a comment."), fields={"body": [_("Required.")]}
+        )
+    with transaction.atomic():
+        comment = CommitmentComment.objects.create(
+            commitment=commitment, author=actor, body=body, created_at=at or clock.now()
+        )
+        audit_record(actor=actor, action="commitment.commented", target=commitment)
+    return comment
+
+
+def place_related(user: Any, place: Place) -> bool:
+    """Does ``place`` lie inside the user's viewing scope, or contain it (a resident's own
+    courtyard and residential area)?"""
+    roots = permissions_for(user).scope_paths("place.view")
+    return any(place.path.startswith(r) or r.startswith(place.path) for r in roots)
+
+
+# --- the contact ledger (联系台账) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProblemInput:
+    """A problem found on a visit. With ``category`` it becomes a work order at once
+    (channel: commissioner's discovery); else it is noted, solved on the spot or not."""
+
+    description: str
+    category: Any = None  # workorders.Category
+    solved_on_spot: bool = False
+
+
+def _submit_order(actor: Any, visit: Visit, problem: VisitProblem, category: Any) -> Any:
+    from sanan.workorders.models import Channel
+    from sanan.workorders.services import work_order_submit
+
+    submitted = work_order_submit(
+        actor=actor,
+        channel=Channel.DISCOVERY,
+        category=category,
+        description=problem.description,
+        place=visit.place,
+        idempotency_key=f"visit-problem-{problem.pk}",
+        duplicate_hints=False,
+    )
+    problem.work_order = submitted.order
+    problem.save(update_fields=["work_order"])
+    return submitted.order
+
+
+def visit_record(
+    *,
+    actor: Any,
+    household: Any,
+    topics: str,
+    visited_at: dt.datetime | None = None,
+    problems: Sequence[ProblemInput] = (),
+    code: str = "",
+) -> Visit:
+    """Record a visit to ``household``. Each problem with a category becomes a work order in
+    the same transaction (through ``workorders.services.work_order_submit``, channel
+    "commissioner's discovery"), linked to the ledger line; if any order is refused, nothing
+    is written."""
+    if not _is_person(actor):
+        raise PermissionDenied("auth.forbidden", _("A visit is recorded by the person visiting."))
+    place = household.place
+    _require(actor, RECORD_VISIT, place)
+    topics = _text(topics)
+    if not topics:
+        raise DomainError(
+            "visit.topics_required",
+            _("Note in a few words what you talked about."),
+            fields={"topics": [_("Required.")]},
+        )
+    now = clock.now()
+    visited_at = visited_at or now
+    if visited_at > now + dt.timedelta(minutes=5):
+        raise DomainError(
+            "visit.in_future",
+            _("A visit cannot be recorded before it happens."),
+            fields={"visited_at": [_("Choose a time that has passed.")]},
+        )
+    cleaned = []
+    for i, p in enumerate(problems):
+        text = _text(p.description, limit=500)
+        if not text:
+            continue
+        if p.category is not None and p.solved_on_spot:
+            raise DomainError(
+                "visit.problem_solved_and_ordered",
+                _("A problem solved on the spot needs no work order."),
+                fields={f"problems.{i}": [_("Either solved on the spot or a work order.")]},
+            )
+        cleaned.append(ProblemInput(text, p.category, p.solved_on_spot))
+    if code and (found := Visit.objects.filter(code=code).first()) is not None:
+        return found
+    with transaction.atomic():
+        visit = Visit.objects.create(
+            household=household,
+            place=place,
+            visitor=actor,
+            visited_at=visited_at,
+            topics=topics,
+            code=code,
+        )
+        orders = []
+        for p in cleaned:
+            problem = VisitProblem.objects.create(
+                visit=visit, description=p.description, solved_on_spot=p.solved_on_spot
+            )
+            if p.category is not None:
+                orders.append(_submit_order(actor, visit, problem, p.category).pk)
+        audit_record(
+            actor=actor,
+            action="visit.recorded",
+            target=visit,
+            data={"household": household.pk, "problems": len(cleaned), "work_orders": orders},
+        )
+    return visit
+
+
+def visit_problem_to_work_order(*, actor: Any, problem: VisitProblem, category: Any) -> Any:
+    """Turn a problem noted earlier on a visit into a work order (once)."""
+    visit = problem.visit
+    _require(actor, RECORD_VISIT, visit.place)
+    if problem.work_order_id is not None or problem.solved_on_spot:
+        raise DomainError(
+            "visit.problem_already_handled",
+            _("This problem is already a work order or was solved on the spot."),
+            status_code=409,
+        )
+    with transaction.atomic():
+        locked = VisitProblem.objects.select_for_update().get(pk=problem.pk)
+        if locked.work_order_id is not None:
+            raise DomainError(
+                "visit.problem_already_handled",
+                _("This problem is already a work order or was solved on the spot."),
+                status_code=409,
+            )
+        order = _submit_order(actor, visit, locked, category)
+        audit_record(
+            actor=actor,
+            action="visit.problem_ordered",
+            target=visit,
+            data={"problem": locked.pk, "work_order": order.pk},
+        )
+    problem.refresh_from_db()
+    return order
