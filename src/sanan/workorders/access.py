@@ -5,7 +5,13 @@ Visibility (everything else is a 404):
 - roles held without an organisation see the orders in their place scope for
   ``work_order.view`` (commissioners their courtyards, dispatchers and leaders the community);
 - roles held for an organisation (department handlers, unit members) see the orders assigned
-  to that organisation, as lead or co-handler, inside the place scope of the role.
+  to that organisation, as lead or co-handler, inside the place scope of the role;
+- a follower of an order sees its *public view* (:func:`follows`, :func:`public_only`):
+  typically the reporter of a duplicate merged into it (合并), who follows the parent from
+  then on. The public view has the problem, the state, the organisation's public replies;
+  never internal notes, reasons, the other reporters' names or photos. Followers are not in
+  :func:`visible_orders_q` (lists and the board stay one scoped query): a follower opens the
+  order from the merged report's page or a notification.
 
 What a person may do is the ``TRANSITIONS`` table's grants (``state.Party``), checked here.
 """
@@ -118,7 +124,7 @@ def _co_handler_ids(order: Any) -> set[int]:
     return set(order.co_handlers.values_list("pk", flat=True))
 
 
-def can_see(user: Any, order: Any) -> bool:
+def _sees_by_role(user: Any, order: Any) -> bool:
     access = order_access(user)
     if access.superuser:
         return True
@@ -135,6 +141,28 @@ def can_see(user: Any, order: Any) -> bool:
         for g in access.org_grants
         if "work_order.view" in g.actions
     )
+
+
+def follows(user: Any, order: Any) -> bool:
+    """Whether ``user`` follows ``order`` (chose to, or reported a duplicate merged into it)."""
+    from sanan.workorders.models import WorkOrderFollower
+
+    user_id = order_access(user).user_id
+    if user_id is None:
+        return False
+    return WorkOrderFollower.objects.filter(order_id=order.pk, user_id=user_id).exists()
+
+
+def can_see(user: Any, order: Any) -> bool:
+    """The order's reporter, the one who entered it, the roles over it, and its followers
+    (who see its public view only: :func:`public_only`)."""
+    return _sees_by_role(user, order) or follows(user, order)
+
+
+def public_only(user: Any, order: Any) -> bool:
+    """``user`` sees ``order`` only because they follow it: the public view, without anyone's
+    personal data (the reporter's name, photos the reporter took) and without any button."""
+    return not _sees_by_role(user, order) and follows(user, order)
 
 
 def acting_organisation(user: Any, order: Any, grant: Grant) -> tuple[bool, int | None]:
@@ -191,7 +219,7 @@ def authorise(user: Any, order: Any, spec: Transition) -> Authorised:
 
 def allowed_actions(user: Any, order: Any) -> list[str]:
     """The actions the state allows now and this user may do: the buttons to show."""
-    if not can_see(user, order):
+    if not _sees_by_role(user, order):
         return []
     allowed: list[str] = []
     for action, spec in TRANSITIONS.items():
@@ -205,6 +233,8 @@ def allowed_actions(user: Any, order: Any) -> list[str]:
 def may_see_reporter(user: Any, order: Any) -> bool:
     """An anonymous order hides its reporter from everybody but the reporter, the desk and
     the organisations handling it."""
+    if public_only(user, order):
+        return False  # a follower: the other reporters' names are not theirs to see
     if not order.anonymous:
         return True
     access = order_access(user)
@@ -238,8 +268,10 @@ __all__ = [
     "allowed_actions",
     "authorise",
     "can_see",
+    "follows",
     "is_staff_for",
     "may_see_reporter",
     "order_access",
+    "public_only",
     "visible_orders_q",
 ]

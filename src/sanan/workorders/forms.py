@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from sanan.core.errors import DomainError
 from sanan.organisation.models import Organisation
 from sanan.places.models import Place
-from sanan.workorders.models import Category, Channel
+from sanan.workorders.catalogue import MAX_STRING, MAX_TEXT, clean_answers
+from sanan.workorders.models import Category, CategoryQuestion, Channel, QuestionType
 from sanan.workorders.state import Action, Resolution, ReturnReason, Ruling, Satisfaction
 
 POINT_SYSTEMS = [
@@ -129,6 +130,98 @@ class ReportForm(DomainErrorsMixin, forms.Form):
         return data
 
 
+class AnswersForm(forms.Form):
+    """The chosen category's extra questions (typed like Open311 attributes), one field per
+    question, named ``answers-<code>``. The fields only shape the input;
+    ``catalogue.clean_answers`` (the service's own check) decides, and its messages are put
+    next to the questions."""
+
+    prefix = "answers"
+
+    def __init__(
+        self, *args: Any, category: Category | None, questions: list[CategoryQuestion],
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.category = category
+        self.questions = {q.code: q for q in questions}
+        for question in questions:
+            self.fields[question.code] = _question_field(question)
+        self.answers: dict[str, Any] = {}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.category is None:
+            return data
+        raw = {code: data.get(code) for code in self.questions if code not in self.errors}
+        raw = {code: value for code, value in raw.items() if value not in (None, "", [])}
+        try:
+            self.answers = clean_answers(self.category, raw)
+        except DomainError as error:
+            self.add_domain_error(error)
+        return data
+
+    def add_domain_error(self, error: DomainError) -> None:
+        """Put ``answers.<code>`` problems (from the service or the check above) next to the
+        questions they name."""
+        for name, messages in error.fields.items():
+            code = name.removeprefix("answers.")
+            if code in self.fields and code not in self.errors:
+                for message in messages:
+                    self.add_error(code, message)
+
+
+def _question_field(question: CategoryQuestion) -> forms.Field:
+    kind = question.datatype
+    common: dict[str, Any] = {
+        "label": question.label,
+        "required": question.required,
+        "error_messages": {"required": _("Please answer this question.")},
+    }
+    choices = [(key, _choice_label(question, key)) for key in question.choice_keys()]
+    if kind == QuestionType.TEXT:
+        return forms.CharField(
+            max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3}), **common
+        )
+    if kind == QuestionType.NUMBER:
+        return forms.CharField(
+            max_length=40,
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            help_text=_("A number, for example 20."),
+            **common,
+        )
+    if kind == QuestionType.DATETIME:
+        return forms.CharField(
+            max_length=40,
+            widget=forms.TextInput(attrs={"type": "datetime-local"}),
+            help_text=_("Date and time, for example 2026-11-26 08:30."),
+            **common,
+        )
+    if kind == QuestionType.SINGLE:
+        common["error_messages"]["invalid_choice"] = _("Choose one of the offered answers.")
+        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+    if kind == QuestionType.MULTI:
+        common["error_messages"]["invalid_choice"] = _("Choose only among the offered answers.")
+        return forms.MultipleChoiceField(
+            choices=choices,
+            widget=forms.CheckboxSelectMultiple,
+            help_text=_("Tick every one that applies."),
+            **common,
+        )
+    return forms.CharField(max_length=MAX_STRING, **common)  # string
+
+
+def _choice_label(question: CategoryQuestion, key: str) -> str:
+    from django.utils import translation
+
+    english = (translation.get_language() or "").startswith("en")
+    for value in question.values or []:
+        if str(value.get("key")) == key:
+            zh, en = value.get("name_zh", ""), value.get("name_en", "")
+            return str((en or zh) if english else (zh or en)) or key
+    return key
+
+
 # --- one form per action -----------------------------------------------------------------------
 
 
@@ -137,6 +230,10 @@ class ActionForm(DomainErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, organisations: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Reply templates offered for ``template_field`` (set by the view for reply actions).
+        self.templates: list[Any] = []
+        self.template_field = ""
+        self.picked_template: int | None = None
         if "lead_organisation" in self.fields:
             self.fields["lead_organisation"].queryset = (  # type: ignore[attr-defined]
                 organisations if organisations is not None else Organisation.objects.none()

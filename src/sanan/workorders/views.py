@@ -44,10 +44,21 @@ from sanan.workorders.access import (
     is_staff_for,
     may_see_reporter,
     order_access,
+    public_only,
 )
 from sanan.workorders.api import _events as visible_events
+from sanan.workorders.callers import caller_lookup
+from sanan.workorders.catalogue import questions_for
+from sanan.workorders.duplicates import work_order_duplicates
 from sanan.workorders.filters import WorkOrderFilter
-from sanan.workorders.forms import ACTION_FORMS, ReportForm
+from sanan.workorders.forms import ACTION_FORMS, AnswersForm, ReportForm
+from sanan.workorders.hints import (
+    TEMPLATE_STAGES,
+    response_template_get,
+    response_templates_for,
+    work_order_answers,
+    work_order_get_followed,
+)
 from sanan.workorders.models import Category, Channel, EscalationLevel, WorkOrder
 from sanan.workorders.selectors import (
     BOARD_BUCKETS,
@@ -281,6 +292,29 @@ INTAKE_PAGES = {
 }
 
 
+def _chosen_category(categories: list[Category], value: Any) -> Category | None:
+    return next((c for c in categories if str(c.pk) == str(value or "")), None)
+
+
+def _answers_form(data: Any, category: Category | None) -> AnswersForm:
+    questions = questions_for(category) if category is not None else []
+    return AnswersForm(data, category=category, questions=questions)
+
+
+def _put_error(form: ReportForm, answers: AnswersForm, error: DomainError) -> None:
+    """A service's error: the answers' problems next to the questions, the rest on the form."""
+    mine = {k: v for k, v in error.fields.items() if k.startswith("answers.")}
+    if mine:
+        answers.add_domain_error(error)
+    if error.fields and len(mine) == len(error.fields):
+        form.domain_message, form.domain_code = str(error.message), error.code
+        return
+    rest = DomainError(error.code, error.message, fields={
+        k: v for k, v in error.fields.items() if k not in mine
+    })  # fmt: skip
+    form.add_domain_error(rest)
+
+
 def _intake(request: HttpRequest, channel: str) -> HttpResponse:
     user = request.user
     prefixes, own = _intake_roots(user, _intake_action(channel))
@@ -292,8 +326,10 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
     chosen = next((c for c in courtyards if str(c.pk) == source.get("courtyard")), None)
     if chosen is None and not source.get("courtyard") and channel != Channel.HOTLINE:
         chosen = _home_courtyard(own, courtyards)
+    category = _chosen_category(categories, source.get("category"))
+    bound = request.POST if request.method == "POST" else None
     form = ReportForm(
-        request.POST if request.method == "POST" else None,
+        bound,
         channel=channel,
         categories=category_list().filter(depth__lte=2),
         courtyards=_courtyards(prefixes),
@@ -302,11 +338,15 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
             "courtyard": chosen.pk if chosen else None,
             "idempotency_key": uuid.uuid4().hex,
             "point_system": "wgs84",
+            "category": category.pk if category else None,
         },
     )
+    answers = _answers_form(bound, category)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        valid = form.is_valid()
+        valid = answers.is_valid() and valid  # both, so every problem shows at once
+        if valid:
             d = form.cleaned_data
             point = LatLng(d["lat"], d["lng"]) if d.get("lat") is not None else None
             place = d.get("house") or d.get("courtyard")
@@ -322,11 +362,12 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
                     anonymous=bool(d.get("anonymous")),
                     contact_name=d.get("contact_name", ""),
                     contact_phone=d.get("contact_phone", ""),
+                    answers=answers.answers,
                     idempotency_key=d.get("idempotency_key") or None,
                     attachments=request.FILES.getlist("photos"),
                 )
             except DomainError as error:
-                form.add_domain_error(error)
+                _put_error(form, answers, error)
                 status = error.status_code
             else:
                 messages.success(
@@ -339,22 +380,110 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
             status = 400
     svg = mapsvg.draw(courtyards)
     page = INTAKE_PAGES[Channel(channel)]
-    return render(
-        request,
-        "workorders/report.html",
-        {
-            "form": form,
-            "channel": channel,
-            "page": page,
-            "action_url": reverse(str(page["url"])),
-            "groups": _category_groups(categories),
-            "selected_category": str(form["category"].value() or ""),
-            "courtyards": courtyards,
-            "chosen": chosen,
-            "svg": svg,
-        },
-        status=status,
+    context: dict[str, Any] = {
+        "form": form,
+        "answers_form": answers,
+        "channel": channel,
+        "page": page,
+        "action_url": reverse(str(page["url"])),
+        "groups": _category_groups(categories),
+        "selected_category": str(category.pk if category else ""),
+        "courtyards": courtyards,
+        "chosen": chosen,
+        "svg": svg,
+        "shortcuts": SHORTCUTS if channel == Channel.HOTLINE else [],
+        "shortcuts_data": [{"key": k["key"], "target": k["target"]} for k in SHORTCUTS],
+    }
+    if request.method == "POST":
+        # Without JavaScript the hints come with the page the form comes back on.
+        context |= _duplicate_context(
+            user, chosen, category, str(request.POST.get("description", ""))
+        )
+        if channel == Channel.HOTLINE:
+            context |= _caller_context(user, str(request.POST.get("contact_phone", "")))
+    return render(request, "workorders/report.html", context, status=status)
+
+
+# Keys of the call-taker's form: Alt+<key> (Option on a Mac), which typing — Chinese through an
+# input method included — never produces; the page lists them.
+SHORTCUTS = [
+    {"key": "1", "target": "id_contact_phone", "label": gettext_lazy("Caller's number")},
+    {"key": "2", "target": "field-category", "label": gettext_lazy("Kind of problem")},
+    {"key": "3", "target": "id_description", "label": gettext_lazy("Description")},
+    {"key": "4", "target": "id_courtyard", "label": gettext_lazy("Courtyard")},
+    {"key": "S", "target": "submit", "label": gettext_lazy("Create the order")},
+]
+
+
+def _duplicate_context(
+    user: Any, courtyard: Place | None, category: Category | None, text: str
+) -> dict[str, Any]:
+    if courtyard is None or category is None:
+        return {"duplicates": [], "duplicates_asked": False}
+    hints = work_order_duplicates(
+        user=user, courtyard=courtyard, category=category, text=text[: services.MAX_DESCRIPTION]
     )
+    now = clock.now()
+    for h in hints:
+        h.order.state_label = State(h.order.state).label  # type: ignore[attr-defined]
+        h.order.mine = h.order.reporter_id == user.pk  # type: ignore[attr-defined]
+        h.order.age = _span(max(int((now - h.order.created_at).total_seconds() // 60), 1), False)  # type: ignore[attr-defined]
+    return {"duplicates": hints, "duplicates_asked": True}
+
+
+def _caller_context(user: Any, phone: str) -> dict[str, Any]:
+    phone = phone.strip()
+    access = order_access(user)
+    if not phone or not (access.superuser or access.place_roots("work_order.dispatch")):
+        return {"caller": None, "caller_error": ""}
+    try:
+        found = caller_lookup(user=user, phone=phone)
+    except DomainError as error:
+        return {"caller": None, "caller_error": str(error.fields.get("phone", [error.message])[0])}
+    for o in [*found.open_orders, *found.past_orders]:
+        o.state_label = State(o.state).label  # type: ignore[attr-defined]
+    return {"caller": found, "caller_error": ""}
+
+
+def _intake_prefixes(user: Any) -> list[str]:
+    prefixes: list[str] = []
+    for action in ("work_order.create", "work_order.discover", "work_order.dispatch"):
+        prefixes += _intake_roots(user, action)[0]
+    return prefixes
+
+
+@login_required
+def order_questions(request: HttpRequest) -> HttpResponse:
+    """The chosen category's extra questions (HTMX, when the category changes)."""
+    category = category_list().filter(pk=_int(request.GET.get("category")) or 0).first()
+    return render(
+        request, "workorders/_questions.html", {"answers_form": _answers_form(None, category)}
+    )
+
+
+@login_required
+@require_POST
+def order_hint_duplicates(request: HttpRequest) -> HttpResponse:
+    """Open orders that may be the same problem, while the report is typed (HTMX)."""
+    prefixes = _intake_prefixes(request.user)
+    courtyard = _courtyards(prefixes).filter(pk=_int(request.POST.get("courtyard")) or 0).first()
+    category = category_list().filter(pk=_int(request.POST.get("category")) or 0).first()
+    context = _duplicate_context(
+        request.user, courtyard, category, str(request.POST.get("description", ""))
+    )
+    return render(request, "workorders/_duplicates.html", context)
+
+
+@login_required
+@require_POST
+def order_hint_caller(request: HttpRequest) -> HttpResponse:
+    """Who is calling, from the number typed so far (HTMX, a POST: the number stays out of
+    URLs and logs). Quiet until the number is complete."""
+    phone = str(request.POST.get("contact_phone", ""))
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return render(request, "workorders/_caller.html", {"caller": None, "caller_error": ""})
+    return render(request, "workorders/_caller.html", _caller_context(request.user, phone))
 
 
 @login_required
@@ -378,9 +507,7 @@ def order_hotline(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_houses(request: HttpRequest) -> HttpResponse:
     """The building choice of one courtyard (HTMX, when the courtyard changes)."""
-    prefixes, _own = _intake_roots(request.user, "work_order.create")
-    prefixes += _intake_roots(request.user, "work_order.discover")[0]
-    prefixes += _intake_roots(request.user, "work_order.dispatch")[0]
+    prefixes = _intake_prefixes(request.user)
     courtyard = _courtyards(prefixes).filter(pk=_int(request.GET.get("courtyard")) or 0).first()
     return render(request, "workorders/_houses.html", {"houses": _houses(courtyard)})
 
@@ -585,24 +712,42 @@ def queue(request: HttpRequest) -> HttpResponse:
 # --- one order ------------------------------------------------------------------------------
 
 
-def _order(request: HttpRequest, pk: int) -> WorkOrder:
+def _order(request: HttpRequest, pk: int, *, followed: bool = False) -> WorkOrder:
+    """The order, for those who may see it; with ``followed``, also for its followers (the
+    public view of the order a duplicate of theirs was merged into)."""
     try:
         return work_order_get_for(user=request.user, pk=pk)
+    except NotFound:
+        if not followed:
+            raise Http404 from None
+    try:
+        return work_order_get_followed(user=request.user, pk=pk)
     except NotFound:
         raise Http404 from None
 
 
-def _action_form(action: str, order: WorkOrder, data: Any = None) -> Any:  # a forms.ActionForm
+def _action_form(
+    action: str, order: WorkOrder, data: Any = None, *, template: Any = None
+) -> Any:  # a forms.ActionForm
     form_class = ACTION_FORMS[Action(action)]
     initial: dict[str, Any] = {"version": order.version}
     if action == Action.DISPATCH and order.suggested_organisation_id:
         initial["lead_organisation"] = order.suggested_organisation_id
-    return form_class(
+    form = form_class(
         data,
         initial=initial,
         organisations=organisations_for([order.place.path]),
         prefix=None,
     )
+    if action in TEMPLATE_STAGES:
+        field, stage = TEMPLATE_STAGES[action]
+        form.template_field = field
+        form.templates = response_templates_for(category=order.category, stage=stage)
+        picked = response_template_get(category=order.category, stage=stage, pk=template)
+        if picked is not None and data is None:
+            form.initial[field] = picked.body  # no JavaScript: the page comes back with it
+            form.picked_template = picked.pk
+    return form
 
 
 def _perform(action: str, user: Any, order: WorkOrder, d: dict[str, Any]) -> None:
@@ -677,7 +822,11 @@ def _detail_context(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
     user = request.user
     allowed = allowed_actions(user, order)
     staff = is_staff_for(user, order)
+    public = public_only(user, order)
     events = visible_events(order, user)
+    if public:  # a follower: the photos are the other reporters'
+        for e in events:
+            e["attachments"] = []
     for e in events:
         e["state_label"] = State(e["to_state"]).label if e["to_state"] else ""
         if e["who"] == services.SYSTEM:
@@ -709,7 +858,19 @@ def _detail_context(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
         "rate_form": _action_form(Action.CALLBACK, order)
         if Action.CALLBACK in allowed and _is_reporter(user, order)
         else None,
+        "public_only": public,
+        "answers": work_order_answers(order=order),
+        "merged_into": order.parent if order.parent_id else None,
+        "following": public or _follows_by_choice(user, order),
     }
+
+
+def _follows_by_choice(user: Any, order: WorkOrder) -> bool:
+    from sanan.workorders.access import follows
+
+    if _is_reporter(user, order) or order.state == State.ARCHIVED:
+        return False
+    return follows(user, order)
 
 
 def _is_reporter(user: Any, order: WorkOrder) -> bool:
@@ -718,8 +879,29 @@ def _is_reporter(user: Any, order: WorkOrder) -> bool:
 
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    order = _order(request, pk)
+    order = _order(request, pk, followed=True)
     return render(request, "workorders/detail.html", _detail_context(request, order))
+
+
+@login_required
+@require_POST
+def order_follow(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow an open order instead of reporting the same problem again (or stop)."""
+    order = _order(request, pk, followed=True)
+    try:
+        if request.POST.get("stop"):
+            services.work_order_unfollow(actor=request.user, order=order)
+            messages.success(request, _("You no longer follow %(ref)s.") % {"ref": order.reference})
+        else:
+            services.work_order_follow(actor=request.user, order=order)
+            messages.success(
+                request,
+                _("You follow %(ref)s: its progress comes to your messages.")
+                % {"ref": order.reference},
+            )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    return redirect("workorders:detail", pk=order.pk)
 
 
 @login_required
@@ -730,7 +912,12 @@ def order_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in ACTION_FORMS:
         raise Http404
     allowed = allowed_actions(request.user, order)
-    form = _action_form(action, order, request.POST if request.method == "POST" else None)
+    form = _action_form(
+        action,
+        order,
+        request.POST if request.method == "POST" else None,
+        template=request.GET.get("template"),
+    )
     status = 200
     conflict = False
     if request.method == "POST":
