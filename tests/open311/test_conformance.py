@@ -344,3 +344,68 @@ def test_errors__unknown_format_is_a_400_in_xml(client: Client, wo: OrderWorld) 
     response = client.get(f"{BASE}/services.yaml")
     assert response.status_code == 400
     assert errors_of(response, "xml")[0]["code"] == "400"
+
+
+def test_requests__query_count_does_not_grow_with_rows(
+    client: Client, wo: OrderWorld, issued: IssuedKey
+) -> None:
+    def count_for(n: int) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            got = client.get(f"{BASE}/requests.json?extensions=true&api_key={issued.key}")
+        assert len(json_of(got)) == n
+        return len(ctx.captured_queries)
+
+    post(client, issued)
+    one = count_for(1)
+    for _ in range(4):
+        post(
+            client,
+            issued,
+            service_code="water_outage",
+            **{"attribute[since]": "2026-11-25T07:00:00+08:00", "attribute[scope]": "home"},
+        )
+    wo.order_in("contacted")
+    assert count_for(6) == one
+
+
+def test_requests__dates_with_an_unencoded_plus(
+    client: Client, wo: OrderWorld, issued: IssuedKey
+) -> None:
+    """``+08:00`` typed into a URL arrives as a space; it is still read as the zone."""
+    request_id = posted_id(post(client, issued), "json")
+    got = client.get(f"{BASE}/requests.json?start_date=2026-11-25T09:59:00+08:00")
+    assert [r["service_request_id"] for r in json_of(got)] == [request_id]
+    later = client.get(f"{BASE}/requests.json?start_date=2026-11-25T10:01:00+08:00")
+    assert json_of(later) == []
+
+
+def test_three_style_client__endpoint_with_slash_discovery_and_multipart_post(
+    client: Client, wo: OrderWorld, issued: IssuedKey
+) -> None:
+    """The ``three`` client (2013): endpoint ending in ``/``, ``discovery.json`` under it,
+    ``page_size`` for its ``count``, a multipart post with ``address_string`` and a name
+    split on its space."""
+    endpoint = f"{BASE}/"
+    assert "endpoints" in json_of(client.get(f"{endpoint}discovery.json"))
+    response = client.post(
+        f"{endpoint}requests.json",
+        {
+            "api_key": issued.key,
+            "jurisdiction_id": "t-community",
+            "service_code": "dumping",
+            "address_string": "B院 垃圾桶旁",
+            "first_name": "Zach",
+            "last_name": "Williams",
+            "phone": "555-5555",  # not a mainland mobile: not kept, not refused
+            "description": "Rubbish dumped by the bins.",
+        },
+    )
+    request_id = posted_id(response, "json")
+    order = WorkOrder.objects.get(pk=int(request_id))
+    assert order.place == wo.world.courtyard_b
+    assert order.contact_name == "Zach Williams"
+    assert order.contact_phone_masked == ""
+    assert len(json_of(client.get(f"{endpoint}requests.json?page_size=1"))) == 1

@@ -148,3 +148,22 @@ def test_mask_personal__numbers_people_type() -> None:
     assert mask_personal("１３８１２３４５６７８") == "138****5678"
     assert mask_personal("51110219900101123x") == "511***********123x"
     assert mask_personal("A1号门口 3 盏路灯") == "A1号门口 3 盏路灯"
+
+
+def test_admin__issues_a_key_shown_once(wo: OrderWorld, client: Client) -> None:
+    admin = Client()
+    admin.force_login(wo.admin)
+    response = admin.post(
+        "/admin/open311/apikey/add/",
+        {"name": "街道App", "jurisdiction": wo.community.pk, "rate_per_minute": 10, "note": ""},
+        follow=True,
+    )
+    assert response.status_code == 200
+    row = ApiKey.objects.get(name="街道App")
+    shown = [str(m) for m in response.context["messages"]]
+    (message,) = [m for m in shown if "s311_" in m]
+    key = message[message.index("s311_") :]
+    assert client.post(f"{BASE}/requests.json", {"api_key": key, **POST}).status_code == 200
+    assert row.rate_per_minute == 10
+    again = admin.get(f"/admin/open311/apikey/{row.pk}/change/").content.decode()
+    assert key not in again

@@ -215,6 +215,7 @@ def service_request(
     *,
     extensions: bool = False,
     viewer: Any = None,
+    questions: list[CategoryQuestion] | None = None,
 ) -> dict[str, Any]:
     """One request document. ``viewer`` is the calling client's key: the token of a request
     is shown to the client that posted it only."""
@@ -243,7 +244,7 @@ def service_request(
         "media_url": own_media or (media_url(request, photos[0]) if photos else None),
     }
     if extensions:
-        row["attributes"] = answers(order)
+        row["attributes"] = answers(order, questions)
         row["extended_attributes"] = {
             "reference": order.reference,
             "state": order.state,
@@ -269,11 +270,13 @@ def service_request(
     return row
 
 
-def answers(order: WorkOrder) -> list[dict[str, Any]]:
+def answers(
+    order: WorkOrder, questions: list[CategoryQuestion] | None = None
+) -> list[dict[str, Any]]:
     from sanan.workorders.catalogue import questions_for
 
     rows = []
-    for question in questions_for(order.category):
+    for question in questions if questions is not None else questions_for(order.category):
         if question.code not in (order.answers or {}):
             continue
         value = order.answers[question.code]

@@ -242,8 +242,16 @@ def _request_rows(
     request: HttpRequest, orders: list[WorkOrder], *, extensions: bool, viewer: ApiKey | None
 ) -> list[dict[str, Any]]:
     places = selectors.place_names(documents.address_paths(orders))
+    questions = selectors.questions_by_category(o.category for o in orders) if extensions else {}
     return [
-        documents.service_request(request, o, places, extensions=extensions, viewer=viewer)
+        documents.service_request(
+            request,
+            o,
+            places,
+            extensions=extensions,
+            viewer=viewer,
+            questions=questions.get(o.category_id),
+        )
         for o in orders
     ]
 
@@ -506,9 +514,11 @@ def media(request: HttpRequest, attachment_id: int, ext: str) -> HttpResponseBas
         attachment = selectors.attachment_get_public(attachment_id=attachment_id)
     except DomainError as exc:
         return _errors("xml", exc.status_code, _error_messages(exc))
-    response = FileResponse(
-        default_storage.open(attachment.file), content_type=attachment.content_type
-    )
+    try:
+        handle = default_storage.open(attachment.file)
+    except OSError:  # the row outlived its file (a restore without the media folder)
+        return _errors("xml", 404, [_("No such media.")])
+    response = FileResponse(handle, content_type=attachment.content_type)
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
