@@ -293,3 +293,39 @@ def test_hotline_shortcuts__listed_on_the_page_and_wired(wo: OrderWorld) -> None
     assert 'aria-keyshortcuts="Alt+S Control+Enter"' in html
     # The resident's phone form has no desk shortcuts.
     assert 'data-testid="shortcuts"' not in _client(wo.resident).get(reverse("workorders:new")).text
+
+
+def test_duplicate_hints__hotline__the_call_is_merged_into_the_open_order(wo: OrderWorld) -> None:
+    existing = wo.submit(description="A1号门口的路灯不亮了")
+    client = _client(wo.dispatcher)
+    hint = client.post(
+        reverse("workorders:hint-duplicates"),
+        {"category": wo.street_light.pk, "courtyard": wo.world.courtyard_a.pk,
+         "description": "A1号门口路灯不亮", "channel": "hotline"},
+    ).text  # fmt: skip
+    assert f'name="duplicate_of" value="{existing.pk}"' in hint
+    assert "merge the call into that order" in hint
+    data = _report(wo, wo.street_light, description="A1号门口路灯不亮", contact_phone="13800000002")
+    response = client.post(reverse("workorders:hotline"), {**data, "duplicate_of": existing.pk})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("workorders:detail", args=[existing.pk])
+    call = WorkOrder.objects.exclude(pk=existing.pk).get()
+    assert call.parent_id == existing.pk
+    assert call.state == "archived"
+    # The caller (no account) follows the open order through their call's contact phone.
+    assert WorkOrderFollower.objects.filter(order=existing, via_order=call).exists()
+    page = client.get(response["Location"]).text
+    assert f"merged into {existing.reference}" in page
+
+
+def test_duplicate_hints__hotline__merge_refused__the_call_stays_registered(
+    wo: OrderWorld,
+) -> None:
+    data = _report(wo, wo.street_light, description="A1号门口路灯不亮", contact_phone="13800000003")
+    response = _client(wo.dispatcher).post(
+        reverse("workorders:hotline"), {**data, "duplicate_of": 999999}
+    )
+    call = WorkOrder.objects.get()
+    assert response["Location"] == reverse("workorders:detail", args=[call.pk])
+    assert call.state == "registered"
+    assert call.parent_id is None

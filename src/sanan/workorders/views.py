@@ -370,6 +370,9 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
                 _put_error(form, answers, error)
                 status = error.status_code
             else:
+                duplicate_of = _int(request.POST.get("duplicate_of"))
+                if channel == Channel.HOTLINE and duplicate_of and submitted.created:
+                    return _merge_call(request, submitted.order, duplicate_of)
                 messages.success(
                     request,
                     _("Thank you. Your report %(ref)s is registered; we will keep you informed.")
@@ -402,6 +405,36 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
         if channel == Channel.HOTLINE:
             context |= _caller_context(user, str(request.POST.get("contact_phone", "")))
     return render(request, "workorders/report.html", context, status=status)
+
+
+def _merge_call(request: HttpRequest, order: WorkOrder, parent_pk: int) -> HttpResponse:
+    """The caller reports an open order's problem again: their call is registered, then
+    merged into that order, so the caller follows it (by text message without an account).
+    Two steps, each through its service: if the merge is refused the call stays registered."""
+    try:
+        parent = work_order_get_for(user=request.user, pk=parent_pk)
+        services.work_order_merge(
+            actor=request.user,
+            parent=parent,
+            children=[order],
+            reason=str(_("The caller reported the same problem by phone.")),
+        )
+    except (DomainError, NotFound) as error:
+        messages.error(
+            request,
+            _("Registered as %(ref)s, but not merged: %(why)s")
+            % {"ref": order.reference, "why": error.message},
+        )
+        return redirect("workorders:detail", pk=order.pk)
+    messages.success(
+        request,
+        _(
+            "Registered as %(ref)s and merged into %(parent)s: the caller follows it and is "
+            "told of its progress."
+        )
+        % {"ref": order.reference, "parent": parent.reference},
+    )
+    return redirect("workorders:detail", pk=parent.pk)
 
 
 # Keys of the call-taker's form: Alt+<key> (Option on a Mac), which typing — Chinese through an
@@ -471,6 +504,7 @@ def order_hint_duplicates(request: HttpRequest) -> HttpResponse:
     context = _duplicate_context(
         request.user, courtyard, category, str(request.POST.get("description", ""))
     )
+    context["channel"] = str(request.POST.get("channel", ""))
     return render(request, "workorders/_duplicates.html", context)
 
 
