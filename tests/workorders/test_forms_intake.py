@@ -273,7 +273,7 @@ def test_caller_hint__not_a_call_taker__nothing_revealed(wo: OrderWorld, caller:
 
 def test_caller_hint__number_never_in_a_url(wo: OrderWorld) -> None:
     html = _client(wo.dispatcher).get(reverse("workorders:hotline")).text
-    watch = re.search(r'<div hx-post="([^"]+)"[^>]*from:#id_contact_phone', html)
+    watch = re.search(r'<div [^>]*hx-post="([^"]+)"[^>]*from:#id_contact_phone', html)
     assert watch is not None
     assert watch.group(1) == reverse("workorders:hint-caller")
 

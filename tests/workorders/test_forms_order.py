@@ -192,3 +192,16 @@ def test_merged__parent__strangers_still_get_404(
     # The neighbour who reported it sees their own order as before, with their name.
     own = _client(neighbour).get(url).text
     assert 'data-testid="following-note"' not in own
+
+
+def test_merged__follower_stops_following__back_to_their_requests_parent_out_of_sight(
+    wo: OrderWorld, merged: tuple[WorkOrder, WorkOrder, User]
+) -> None:
+    parent, _child, _neighbour = merged
+    client = _client(wo.resident)
+    url = reverse("workorders:detail", args=[parent.pk])
+    assert 'data-testid="unfollow"' in client.get(url).text
+    response = client.post(reverse("workorders:follow", args=[parent.pk]), {"stop": "1"})
+    assert response["Location"] == reverse("workorders:mine")
+    assert client.get(url).status_code == 404
+    assert not can_see(wo.fresh(wo.resident), parent)

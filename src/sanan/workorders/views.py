@@ -41,6 +41,7 @@ from sanan.places.models import Place, PlaceKind
 from sanan.workorders import services
 from sanan.workorders.access import (
     allowed_actions,
+    can_see,
     is_staff_for,
     may_see_reporter,
     order_access,
@@ -926,6 +927,8 @@ def order_follow(request: HttpRequest, pk: int) -> HttpResponse:
         if request.POST.get("stop"):
             services.work_order_unfollow(actor=request.user, order=order)
             messages.success(request, _("You no longer follow %(ref)s.") % {"ref": order.reference})
+            if not can_see(request.user, order):  # it was theirs to see only as a follower
+                return redirect("workorders:mine")
         else:
             services.work_order_follow(actor=request.user, order=order)
             messages.success(
