@@ -89,6 +89,9 @@ def test_civicbot_posts__georeport_reads_back__desk_sees_it(
     assert board.status_code == 200
     page = board.content.decode()
     assert f'data-order="{order.pk}"' in page
+    # the desk's channel filter finds Open311 orders whatever their state
+    by_channel = desk.get("/orders/board/?channel=open311").content.decode()
+    assert f'data-order="{order.pk}"' in by_channel
     detail = desk.get(f"/orders/{order.pk}/").content.decode()
     assert "城管通" in detail  # the channel name, as the reporter
     assert "Open311" in detail

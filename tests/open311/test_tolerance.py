@@ -184,6 +184,8 @@ def test_post__address_id_and_address_string(
         )
     )  # fmt: skip
     assert WorkOrder.objects.get(pk=by_text).place == wo.world.courtyard_a
+    (row,) = json_of(client.get(f"{BASE}/requests/{by_text}.json"))
+    assert (row["lat"], row["long"]) == (pytest.approx(30.6605), pytest.approx(104.0605))
     unknown = client.post(
         f"{BASE}/requests.json",
         {"api_key": issued.key, "service_code": "street_light", "address_string": "火星"},

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from shapely.geometry import shape
 
 from sanan.open311.privacy import mask_personal
 from sanan.open311.selectors import Service
@@ -161,6 +162,12 @@ def _point(order: WorkOrder) -> tuple[float | None, float | None]:
     place = _address_place(order)
     if place.latitude is not None and place.longitude is not None:
         return float(place.latitude), float(place.longitude)
+    if place.boundary:  # a courtyard drawn on the map: the middle of it
+        try:
+            middle = shape(place.boundary).representative_point()
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None, None
+        return round(middle.y, 7), round(middle.x, 7)
     return None, None
 
 
