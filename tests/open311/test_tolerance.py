@@ -277,3 +277,29 @@ def test_updates__only_on_the_clients_own_requests(
     )  # fmt: skip
     assert response.status_code == 404
     assert not Open311Update.objects.exists()
+
+
+def test_post__attributes_the_service_does_not_ask_are_ignored(
+    client: Client, wo: OrderWorld, issued: IssuedKey
+) -> None:
+    """FixMyStreet sends its own attributes (report_url, title…) with every report."""
+    response = client.post(
+        f"{BASE}/requests.json",
+        {"api_key": issued.key, "service_code": "street_light", "lat": "30.6605",
+         "long": "104.0605", "attribute[pole_number]": "LD-1",
+         "attribute[report_url]": "https://fms.example/report/1", "attribute[title]": "Lamp"},
+    )  # fmt: skip
+    assert WorkOrder.objects.get(pk=_id(response)).answers == {"pole_number": "LD-1"}
+
+
+def test_post__a_missing_required_attribute_is_named(
+    client: Client, wo: OrderWorld, issued: IssuedKey
+) -> None:
+    response = client.post(
+        f"{BASE}/requests.json",
+        {"api_key": issued.key, "service_code": "water_outage", "lat": "30.6605",
+         "long": "104.0605", "attribute[scope]": "home"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    descriptions = [e["description"] for e in errors_of(response, "json")]
+    assert any(d.startswith("attribute[since]: ") for d in descriptions)

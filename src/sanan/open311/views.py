@@ -163,6 +163,8 @@ def _errors(fmt: str, status: int, messages: list[str]) -> HttpResponse:
 def _error_messages(exc: DomainError) -> list[str]:
     messages = [str(exc.message)]
     for name, problems in exc.fields.items():
+        if name.startswith("answers."):  # the work-order intake's name for an attribute
+            name = f"attribute[{name[len('answers.') :]}]"
         messages.extend(f"{name}: {p}" for p in problems)
     return messages
 
@@ -362,6 +364,8 @@ def _point(params: Params) -> tuple[LatLng | None, str]:
 
 
 def _attributes(params: Params, questions: dict[str, Any]) -> dict[str, Any]:
+    """``attribute[code]=v`` answers, ``attribute[code][]=v`` (or repeated, or comma-separated)
+    for a multivaluelist. Codes the service does not ask are left out."""
     answers: dict[str, Any] = {}
     for key, values in params.items():
         match = _ATTRIBUTE.match(key)
@@ -372,7 +376,9 @@ def _attributes(params: Params, questions: dict[str, Any]) -> dict[str, Any]:
             continue
         code = match.group(1)
         question = questions.get(code)
-        if question is not None and question.datatype == QuestionType.MULTI:
+        if question is None:
+            continue  # clients add their own (FixMyStreet: report_url, title…): not ours to refuse
+        if question.datatype == QuestionType.MULTI:
             answers[code] = [p.strip() for v in values for p in v.split(",") if p.strip()]
         else:
             answers[code] = values[-1]
