@@ -5,6 +5,7 @@ back transaction wakes nobody; the minute tick remains the safety net."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,28 @@ def test_outbox__queue_down_at_commit__the_minute_tick_still_delivers(
     result = worker.run_tick(now=dt.datetime.now(dt.UTC))
     assert result.delivery.sent >= 1
     assert InboxItem.objects.filter(user=wo.resident, order_id=order.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outbox__commit__a_running_worker_without_its_tick_delivers_within_seconds(
+    wo: OrderWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: a real consumer (worker threads, the periodic tick switched off) and a
+    change committed by a service; the inbox item appears without anyone calling the tick."""
+    q = worker.build_queue(config.parse_queue_url("memory://", var_dir=Path("/x")))
+    monkeypatch.setattr(worker, "_queue", q)
+    monkeypatch.setattr(worker, "_last_kick", 0.0)
+    monkeypatch.setattr(worker, "_trailing_until", 0.0)
+    delivered = threading.Event()
+    q.huey.post_execute()(lambda task, value, exc: delivered.set())
+    consumer = q.consumer(workers=1, periodic=False)
+    consumer.start()
+    try:
+        order = wo.submit()  # commits: the wake-up goes to the queue after the commit
+        # Wait on the worker, not on the database (SQLite's shared in-memory test database
+        # locks tables between threads).
+        assert delivered.wait(timeout=15), "the worker was not woken"
+    finally:
+        consumer.stop(graceful=True)
+    assert InboxItem.objects.filter(user=wo.resident, order_id=order.pk).exists()
+    assert not OutboxMessage.objects.filter(order=order, status=OutboxStatus.PENDING).exists()
