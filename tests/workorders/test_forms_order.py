@@ -205,3 +205,21 @@ def test_merged__follower_stops_following__back_to_their_requests_parent_out_of_
     assert response["Location"] == reverse("workorders:mine")
     assert client.get(url).status_code == 404
     assert not can_see(wo.fresh(wo.resident), parent)
+
+
+def test_merged__the_followers_inbox_message__opens_the_parent(
+    wo: OrderWorld, merged: tuple[WorkOrder, WorkOrder, User]
+) -> None:
+    from sanan.notifications.models import InboxItem
+    from sanan.notifications.services import outbox_deliver_due
+
+    parent, _child, _neighbour = merged
+    services.work_order_contact(
+        actor=wo.fresh(wo.handler), order=parent, public_note="明天上午更换灯泡"
+    )
+    outbox_deliver_due()
+    item = InboxItem.objects.filter(user=wo.resident, template="work_order.followed_update").get()
+    assert item.link == reverse("workorders:detail", args=[parent.pk])
+    page = _client(wo.resident).get(item.link)
+    assert page.status_code == 200
+    assert "明天上午更换灯泡" in page.text
