@@ -303,3 +303,21 @@ def test_post__a_missing_required_attribute_is_named(
     assert response.status_code == 400
     descriptions = [e["description"] for e in errors_of(response, "json")]
     assert any(d.startswith("attribute[since]: ") for d in descriptions)
+
+
+def test_post__json_body_with_an_attribute_object(
+    client: Client, wo: OrderWorld, issued: IssuedKey
+) -> None:
+    body = {
+        "api_key": issued.key,
+        "service_code": "water_outage",
+        "lat": 30.6605,
+        "long": 104.0605,
+        "attribute": {"since": "2026-11-25T07:00:00+08:00", "scope": "courtyard"},
+    }
+    response = client.post(f"{BASE}/requests.xml", json.dumps(body), "application/json")
+    assert response.status_code == 200
+    element = xml_of(response).find("request")
+    assert element is not None
+    order = WorkOrder.objects.get(pk=int(element.findtext("service_request_id") or 0))
+    assert order.answers["scope"] == "courtyard"

@@ -70,11 +70,18 @@ class Params:
                     ) from None
                 if isinstance(data, dict):
                     for key, value in data.items():
-                        values = value if isinstance(value, list) else [value]
-                        self.body[key] = ["" if v is None else str(v) for v in values]
+                        if key == "attribute" and isinstance(value, dict):  # {"attribute": {…}}
+                            for code, answer in value.items():
+                                self._put(f"attribute[{code}]", answer)
+                        else:
+                            self._put(key, value)
             else:
                 self.body = {k: list(v) for k, v in request.POST.lists()}
         self.query = {k: list(v) for k, v in request.GET.lists()}
+
+    def _put(self, key: str, value: Any) -> None:
+        values = value if isinstance(value, list) else [value]
+        self.body[key] = ["" if v is None else str(v) for v in values]
 
     def all(self, name: str) -> list[str]:
         values = [v.strip() for v in [*self.body.get(name, []), *self.query.get(name, [])]]
