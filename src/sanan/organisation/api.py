@@ -25,8 +25,10 @@ from sanan.core import clock
 from sanan.core.errors import DomainError, NotFound
 from sanan.organisation import selectors, services
 from sanan.organisation.models import (
+    ButlerActivityKind,
     Commitment,
     CommitmentState,
+    EventKind,
     Organisation,
     Post,
     PostType,
@@ -542,6 +544,134 @@ class OverviewApi(APIView):
                 "commitments": _figures(selectors.commitment_figures(user=user)),
             }
         )
+
+
+# --- Red Butlers and events -----------------------------------------------------------------
+
+
+def _butler(b: Any) -> dict[str, Any]:
+    return {
+        "id": b.pk,
+        "user": {"id": b.user_id, "name": str(b.user)},
+        "origin": b.origin,
+        "place": PlaceRef(b.place).data,
+        "started_on": b.started_on,
+        "assists": b.assists,
+        "disputes": b.disputes,
+        "cares": b.cares,
+        "patrols": b.patrols,
+        "last_activity": b.last_activity,
+    }
+
+
+class ButlerListApi(_Paged):
+    @extend_schema(summary="Red Butlers with their activity counted 红管家", responses={200: dict})
+    def get(self, request: Request) -> Response:
+        paginator: Any = self.paginator
+        page = paginator.paginate_queryset(
+            selectors.butler_list(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response([_butler(b) for b in page])
+
+
+class ActivityIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ButlerActivityKind.choices)
+    occurred_on = serializers.DateField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ButlerActivityApi(APIView):
+    @extend_schema(summary="Record a Red Butler's activity", request=ActivityIn)
+    def post(self, request: Request, pk: int) -> Response:
+        butler = selectors.butler_get_for(user=request.user, pk=pk)
+        data = _valid(ActivityIn, request)
+        activity = services.butler_activity_record(
+            actor=request.user,
+            butler=butler,
+            kind=data["kind"],
+            occurred_on=data.get("occurred_on"),
+            note=data["note"],
+        )
+        return Response(
+            {"id": activity.pk, "kind": activity.kind, "occurred_on": activity.occurred_on}, 201
+        )
+
+
+def _event(e: Any) -> dict[str, Any]:
+    return {
+        "id": e.pk,
+        "title": e.title,
+        "kind": e.kind,
+        "place": PlaceRef(e.place).data,
+        "venue": e.venue,
+        "starts_at": e.starts_at,
+        "ends_at": e.ends_at,
+        "capacity": e.capacity,
+        "signed_up": getattr(e, "signed_up", None),
+        "attended": getattr(e, "attended", None),
+    }
+
+
+class EventIn(serializers.Serializer):
+    title = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    place = serializers.IntegerField()
+    venue = serializers.CharField(required=False, allow_blank=True, default="")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    capacity = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class EventListApi(_Paged):
+    @extend_schema(summary="Events 活动", responses={200: dict})
+    def get(self, request: Request) -> Response:
+        paginator: Any = self.paginator
+        qs = selectors.event_list(user=request.user).order_by("-starts_at", "-id")
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([_event(e) for e in page])
+
+    @extend_schema(summary="Publish an event", request=EventIn, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        data = _valid(EventIn, request)
+        event = services.event_create(
+            actor=request.user,
+            title=data["title"],
+            kind=data["kind"],
+            place=_place(request.user, data["place"]),
+            venue=data["venue"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            capacity=data.get("capacity"),
+        )
+        return Response(_event(event), status=201)
+
+
+class EventSignUpApi(APIView):
+    @extend_schema(summary="Sign up for an event", request=None, responses={200: dict})
+    def post(self, request: Request, pk: int) -> Response:
+        event = selectors.event_get_for(user=request.user, pk=pk)
+        attendance = services.event_sign_up(actor=request.user, event=event)
+        return Response({"signed_up_at": attendance.signed_up_at})
+
+
+class TokenIn(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class EventCheckInApi(APIView):
+    @extend_schema(summary="Sign in at the door (the QR code's token)", request=TokenIn)
+    def post(self, request: Request, pk: int) -> Response:
+        event = selectors.event_get_for(user=request.user, pk=pk)
+        data = _valid(TokenIn, request)
+        attendance = services.event_check_in(actor=request.user, event=event, token=data["token"])
+        return Response({"checked_in_at": attendance.checked_in_at})
+
+
+class EventAttendanceApi(APIView):
+    @extend_schema(summary="Sign-ups and attendance per courtyard", responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        event = selectors.event_get_for(user=request.user, pk=pk)
+        return Response([r.__dict__ for r in selectors.attendance_by_courtyard(event=event)])
 
 
 # --- helpers --------------------------------------------------------------------------------

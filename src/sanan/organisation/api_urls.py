@@ -32,4 +32,18 @@ urlpatterns: list = [
     ),
     path("org/cards/<str:token>/", api.MemberCardApi.as_view(), name="org-card"),
     path("org/overview/", api.OverviewApi.as_view(), name="org-overview"),
+    path("org/butlers/", api.ButlerListApi.as_view(), name="org-butlers"),
+    path(
+        "org/butlers/<int:pk>/activities/",
+        api.ButlerActivityApi.as_view(),
+        name="org-butler-activities",
+    ),
+    path("org/events/", api.EventListApi.as_view(), name="org-events"),
+    path("org/events/<int:pk>/sign-up/", api.EventSignUpApi.as_view(), name="org-event-sign-up"),
+    path("org/events/<int:pk>/check-in/", api.EventCheckInApi.as_view(), name="org-event-check-in"),
+    path(
+        "org/events/<int:pk>/attendance/",
+        api.EventAttendanceApi.as_view(),
+        name="org-event-attendance",
+    ),
 ]

@@ -387,3 +387,139 @@ class VisitProblem(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+# --- Red Butlers (红管家) -----------------------------------------------------------------------
+
+
+class ButlerOrigin(models.TextChoices):
+    RETIREE = "retiree", _("Retiree")
+    RESIDENT = "resident", _("Resident")
+    VETERAN = "veteran", _("Veteran")
+
+
+class RedButler(models.Model):
+    """A Red Butler recruited from the residents, assigned to a courtyard (which grants the
+    ``red_butler`` role there); their activity is counted from ``ButlerActivity`` rows."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="butler_terms",
+        verbose_name=_("person"),
+    )
+    origin = models.CharField(_("recruited from"), max_length=12, choices=ButlerOrigin.choices)
+    place = models.ForeignKey(
+        Place, on_delete=models.PROTECT, related_name="red_butlers", verbose_name=_("courtyard")
+    )
+    started_on = models.DateField(_("from"))
+    ended_on = models.DateField(_("until"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Red Butler")
+        verbose_name_plural = _("Red Butlers")
+        ordering = ["place__path", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(ended_on__isnull=True),
+                name="butler_one_current",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class ButlerActivityKind(models.TextChoices):
+    ASSIST = "assist", _("Assisted the committee")
+    DISPUTE = "dispute", _("Mediated a dispute")
+    CARE = "care", _("Visited someone in need")
+    PATROL = "patrol", _("Safety patrol")
+
+
+class ButlerActivity(models.Model):
+    """One thing a Red Butler did: what, where, when (the record their counts come from)."""
+
+    butler = models.ForeignKey(RedButler, on_delete=models.PROTECT, related_name="activities")
+    kind = models.CharField(_("what"), max_length=12, choices=ButlerActivityKind.choices)
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="+")
+    occurred_on = models.DateField(_("on"), db_index=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Red Butler activity")
+        verbose_name_plural = _("Red Butler activities")
+        ordering = ["-occurred_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.butler} · {self.get_kind_display()}"
+
+
+# --- events (flag-raising and other community events) ------------------------------------------
+
+
+class EventKind(models.TextChoices):
+    FLAG_RAISING = "flag_raising", _("Flag-raising ceremony")
+    MEETING = "meeting", _("Residents' meeting")
+    VOLUNTEER = "volunteer", _("Volunteer activity")
+    CULTURE = "culture", _("Culture and leisure")
+
+
+class Event(models.Model):
+    """A community event with sign-up and sign-in (the QR code at the door carries
+    ``signin_token``); attendance is counted per courtyard."""
+
+    title = models.CharField(_("title"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=EventKind.choices)
+    place = models.ForeignKey(
+        Place, on_delete=models.PROTECT, related_name="events", verbose_name=_("for")
+    )
+    venue = models.CharField(_("venue"), max_length=120, blank=True)
+    starts_at = models.DateTimeField(_("starts at"), db_index=True)
+    ends_at = models.DateTimeField(_("ends at"))
+    capacity = models.PositiveIntegerField(_("places"), null=True, blank=True)
+    signin_token = models.CharField(max_length=32, unique=True)
+    code = models.CharField(max_length=64, blank=True, default="")  # stable demo key
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=~models.Q(code=""), name="event_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Attendance(models.Model):
+    """A person's sign-up for an event and, at the door, their sign-in. ``courtyard`` is where
+    they live or serve (their role's place), for the count per courtyard."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="attendances")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    courtyard = models.ForeignKey(
+        Place, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_up_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="attendance_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.event}"

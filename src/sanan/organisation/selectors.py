@@ -20,13 +20,17 @@ from sanan.core import clock
 from sanan.core.errors import NotFound
 from sanan.organisation.models import (
     POSITION_RANK,
+    Attendance,
+    ButlerActivityKind,
     Commitment,
     CommitmentState,
+    Event,
     MemberProfile,
     Membership,
     Organisation,
     Post,
     PostType,
+    RedButler,
     Visit,
     VisitProblem,
 )
@@ -378,3 +382,88 @@ def visits_by_visitor(*, user: Any, since: dt.datetime) -> list[VisitorCount]:
         )
         for r in rows
     ]
+
+
+# --- Red Butlers and events ---------------------------------------------------------------------
+
+
+def butler_list(*, user: Any, current: bool = True) -> QuerySet[RedButler]:
+    """Red Butlers around the user's places, each with counts of their recorded activity (one
+    query): ``assists``, ``disputes``, ``cares``, ``patrols`` and ``last_activity``."""
+    qs = RedButler.objects.filter(related_q(user)).select_related("user", "place")
+    if current:
+        qs = qs.filter(ended_on__isnull=True)
+    return qs.annotate(
+        assists=Count("activities", filter=Q(activities__kind=ButlerActivityKind.ASSIST)),
+        disputes=Count("activities", filter=Q(activities__kind=ButlerActivityKind.DISPUTE)),
+        cares=Count("activities", filter=Q(activities__kind=ButlerActivityKind.CARE)),
+        patrols=Count("activities", filter=Q(activities__kind=ButlerActivityKind.PATROL)),
+        last_activity=Max("activities__occurred_on"),
+    ).order_by("place__path", "id")
+
+
+def butler_get_for(*, user: Any, pk: Any) -> RedButler:
+    try:
+        return butler_list(user=user, current=False).get(pk=int(pk))
+    except (RedButler.DoesNotExist, TypeError, ValueError):
+        raise NotFound("not_found", "Not found.") from None
+
+
+def butler_of(user: Any) -> RedButler | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        RedButler.objects.filter(user=user, ended_on__isnull=True).select_related("place").first()
+    )
+
+
+def event_list(*, user: Any) -> QuerySet[Event]:
+    return (
+        Event.objects.filter(related_q(user))
+        .select_related("place")
+        .annotate(
+            signed_up=Count("attendances", filter=Q(attendances__signed_up_at__isnull=False)),
+            attended=Count("attendances", filter=Q(attendances__checked_in_at__isnull=False)),
+        )
+    )
+
+
+def event_get_for(*, user: Any, pk: Any) -> Event:
+    try:
+        return event_list(user=user).get(pk=int(pk))
+    except (Event.DoesNotExist, TypeError, ValueError):
+        raise NotFound("not_found", "Not found.") from None
+
+
+@dataclass(frozen=True)
+class CourtyardAttendance:
+    courtyard_id: int | None
+    name: str
+    signed_up: int
+    attended: int
+
+
+def attendance_by_courtyard(*, event: Event) -> list[CourtyardAttendance]:
+    """Sign-ups and sign-ins per courtyard (people with no courtyard last), one query."""
+    rows = (
+        Attendance.objects.filter(event=event)
+        .values("courtyard_id", "courtyard__name", "courtyard__path")
+        .annotate(
+            signed_up=Count("pk", filter=Q(signed_up_at__isnull=False)),
+            attended=Count("pk", filter=Q(checked_in_at__isnull=False)),
+        )
+        .order_by("courtyard__path")
+    )
+    result = [
+        CourtyardAttendance(
+            r["courtyard_id"], r["courtyard__name"] or "", r["signed_up"], r["attended"]
+        )
+        for r in rows
+    ]
+    return sorted(result, key=lambda r: r.courtyard_id is None)
+
+
+def attendance_of(*, user: Any, event: Event) -> Attendance | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Attendance.objects.filter(event=event, user=user).first()

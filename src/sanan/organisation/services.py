@@ -27,15 +27,22 @@ from sanan.audit.services import audit_record
 from sanan.core import clock
 from sanan.core.errors import DomainError, PermissionDenied
 from sanan.organisation.models import (
+    Attendance,
+    ButlerActivity,
+    ButlerActivityKind,
+    ButlerOrigin,
     Commitment,
     CommitmentComment,
     CommitmentState,
+    Event,
+    EventKind,
     MemberProfile,
     Membership,
     Organisation,
     Position,
     Post,
     PostType,
+    RedButler,
     Term,
     Visit,
     VisitProblem,
@@ -553,3 +560,221 @@ def visit_problem_to_work_order(*, actor: Any, problem: VisitProblem, category: 
         )
     problem.refresh_from_db()
     return order
+
+
+# --- Red Butlers ------------------------------------------------------------------------------
+
+
+def butler_appoint(
+    *,
+    actor: Any,
+    user: Any,
+    origin: str,
+    place: Place,
+    started_on: date | None = None,
+) -> RedButler:
+    """Make ``user`` a Red Butler of the courtyard ``place`` (grants ``red_butler`` there)."""
+    _require(actor, MANAGE, place)
+    origin = ButlerOrigin(origin)
+    if place.kind != PlaceKind.COURTYARD:
+        raise DomainError(
+            "butler.courtyard_required",
+            _("A Red Butler is assigned to a courtyard."),
+            fields={"place": [_("Choose a courtyard.")]},
+        )
+    with transaction.atomic():
+        current = RedButler.objects.filter(user=user, ended_on__isnull=True).first()
+        if current is not None:
+            if current.place_id == place.pk:
+                return current
+            raise DomainError(
+                "butler.already_serving",
+                _("This person is already a Red Butler of another courtyard."),
+                fields={"user": [_("End their current assignment first.")]},
+            )
+        butler = RedButler.objects.create(
+            user=user, origin=origin, place=place, started_on=started_on or clock.today()
+        )
+        role_grant(actor=actor, user=user, role=Role.RED_BUTLER, place=place, reason="Red Butler")
+        audit_record(actor=actor, action="butler.appointed", target=butler, data={"user": user.pk})
+    _forget_permissions(user)
+    return butler
+
+
+def butler_end(*, actor: Any, butler: RedButler, reason: str = "") -> RedButler:
+    _require(actor, MANAGE, butler.place)
+    with transaction.atomic():
+        if not RedButler.objects.filter(pk=butler.pk, ended_on__isnull=True).update(
+            ended_on=clock.today()
+        ):
+            raise DomainError("butler.already_ended", _("This assignment has already ended."))
+        butler.refresh_from_db()
+        assignment = RoleAssignment.objects.filter(
+            user=butler.user, role=Role.RED_BUTLER, place=butler.place, organisation__isnull=True
+        ).first()
+        if assignment is not None:
+            role_revoke(actor=actor, assignment=assignment, reason=reason or "Red Butler ended")
+        audit_record(actor=actor, action="butler.ended", target=butler, reason=reason)
+    _forget_permissions(butler.user)
+    return butler
+
+
+def butler_activity_record(
+    *,
+    actor: Any,
+    butler: RedButler,
+    kind: str,
+    occurred_on: date | None = None,
+    place: Place | None = None,
+    note: str = "",
+) -> ButlerActivity:
+    """A Red Butler records what they did (or the committee records it for them)."""
+    _require_own_or_manage(actor, butler.user, butler.place)
+    kind = ButlerActivityKind(kind)
+    occurred_on = occurred_on or clock.today()
+    if occurred_on > clock.today():
+        raise DomainError(
+            "butler_activity.in_future",
+            _("Record what has happened, not what is planned."),
+            fields={"occurred_on": [_("Choose a day that has passed.")]},
+        )
+    if butler.ended_on is not None and occurred_on > butler.ended_on:
+        raise DomainError(
+            "butler_activity.after_end", _("This Red Butler's assignment had ended by then.")
+        )
+    with transaction.atomic():
+        activity = ButlerActivity.objects.create(
+            butler=butler,
+            kind=kind,
+            place=place or butler.place,
+            occurred_on=occurred_on,
+            note=_text(note, limit=300),
+        )
+        audit_record(
+            actor=actor, action="butler.activity_recorded", target=butler, data={"kind": kind}
+        )
+    return activity
+
+
+# --- events -----------------------------------------------------------------------------------
+
+CHECK_IN_EARLY = dt.timedelta(hours=2)
+
+
+def event_create(
+    *,
+    actor: Any,
+    title: str,
+    kind: str,
+    place: Place,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    venue: str = "",
+    capacity: int | None = None,
+    code: str = "",
+    signin_token: str | None = None,
+) -> Event:
+    _require(actor, MANAGE, place)
+    kind = EventKind(kind)
+    title = _text(title, limit=120)
+    if not title:
+        raise DomainError(
+            "event.title_required", _("Give the event a title."), fields={"title": [_("Required.")]}
+        )
+    if ends_at <= starts_at:
+        raise DomainError(
+            "event.ends_before_start",
+            _("An event ends after it starts."),
+            fields={"ends_at": [_("Choose a later time.")]},
+        )
+    if code and (found := Event.objects.filter(code=code).first()) is not None:
+        return found
+    with transaction.atomic():
+        event = Event.objects.create(
+            title=title,
+            kind=kind,
+            place=place,
+            venue=_text(venue, limit=120),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            code=code,
+            signin_token=signin_token or secrets.token_urlsafe(12),
+        )
+        audit_record(actor=actor, action="event.created", target=event)
+    return event
+
+
+def courtyard_of_user(user: Any) -> Place | None:
+    """Where a person lives or serves, at courtyard level: their role's place (a resident's
+    unit, a commissioner's courtyard), else their Red Butler courtyard or member card."""
+    depth = [k.value for k in PlaceKind].index(PlaceKind.COURTYARD) + 1
+    length = depth * Place.steplen
+    paths = [
+        p
+        for p in user.role_assignments.values_list("place__path", flat=True).order_by("place__path")
+        if len(p) >= length
+    ]
+    butler = RedButler.objects.filter(user=user, ended_on__isnull=True).first()
+    if butler is not None:
+        paths.append(butler.place.path)
+    profile = MemberProfile.objects.filter(user=user).select_related("place").first()
+    if profile is not None and len(profile.place.path) >= length:
+        paths.append(profile.place.path)
+    if not paths:
+        return None
+    return Place.objects.filter(path=paths[0][:length], kind=PlaceKind.COURTYARD).first()
+
+
+def _attendee_check(actor: Any, event: Event) -> None:
+    if not _is_person(actor):
+        raise PermissionDenied("auth.forbidden", _("Sign in first."))
+    if not place_related(actor, event.place):
+        raise DomainError("not_found", _("Not found."), status_code=404)
+
+
+def event_sign_up(*, actor: Any, event: Event) -> Attendance:
+    """Sign up for an event (idempotent); refused once it has started or is full."""
+    _attendee_check(actor, event)
+    now = clock.now()
+    if now >= event.starts_at:
+        raise DomainError("event.started", _("Sign-up has closed: the event has started."))
+    with transaction.atomic():
+        locked = Event.objects.select_for_update().get(pk=event.pk)
+        existing = Attendance.objects.filter(event=locked, user=actor).first()
+        if existing is not None and existing.signed_up_at is not None:
+            return existing
+        if (
+            locked.capacity is not None
+            and Attendance.objects.filter(event=locked, signed_up_at__isnull=False).count()
+            >= locked.capacity
+        ):
+            raise DomainError("event.full", _("The event is full."), status_code=409)
+        attendance, _created = Attendance.objects.update_or_create(
+            event=locked,
+            user=actor,
+            defaults={"signed_up_at": now, "courtyard": courtyard_of_user(actor)},
+        )
+        audit_record(actor=actor, action="event.signed_up", target=locked)
+    return attendance
+
+
+def event_check_in(*, actor: Any, event: Event, token: str) -> Attendance:
+    """Sign in at the door with the event's QR code; a walk-in without sign-up is welcome."""
+    _attendee_check(actor, event)
+    if not secrets.compare_digest(token or "", event.signin_token):
+        raise PermissionDenied("event.bad_token", _("This QR code is not for this event."))
+    now = clock.now()
+    if now < event.starts_at - CHECK_IN_EARLY or now > event.ends_at:
+        raise DomainError(
+            "event.not_open", _("Sign-in is open from two hours before the event until it ends.")
+        )
+    with transaction.atomic():
+        attendance, _created = Attendance.objects.get_or_create(
+            event=event, user=actor, defaults={"courtyard": courtyard_of_user(actor)}
+        )
+        if attendance.checked_in_at is None:
+            attendance.checked_in_at = now
+            attendance.save(update_fields=["checked_in_at"])
+            audit_record(actor=actor, action="event.checked_in", target=event)
+    return attendance

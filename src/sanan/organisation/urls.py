@@ -21,4 +21,9 @@ urlpatterns = [
     path("card/<str:token>/", views.card, name="card"),
     path("card/<str:token>/qr.svg", views.card_qr, name="card_qr"),
     path("overview/", views.overview, name="overview"),
+    path("butlers/", views.butlers, name="butlers"),
+    path("events/", views.events, name="events"),
+    path("events/<int:pk>/", views.event_detail, name="event"),
+    path("events/<int:pk>/qr.svg", views.event_qr, name="event_qr"),
+    path("events/<int:pk>/checkin/<str:token>/", views.event_checkin, name="event_checkin"),
 ]

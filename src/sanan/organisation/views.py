@@ -544,3 +544,195 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
         },
     )
+
+
+# --- Red Butlers ------------------------------------------------------------------------------
+
+
+@org_page
+def butlers(request: HttpRequest) -> HttpResponse:
+    """The Red Butlers with what each has done, counted from their records; a Red Butler
+    records an activity here in one step."""
+    user = request.user
+    mine = selectors.butler_of(user)
+    if request.method == "POST":
+        target = mine
+        if request.POST.get("butler") and (mine is None or request.POST["butler"] != str(mine.pk)):
+            target = selectors.butler_get_for(user=user, pk=request.POST["butler"])
+        if target is None:
+            raise Http404
+        try:
+            day = (
+                dt.date.fromisoformat(request.POST["occurred_on"])
+                if request.POST.get("occurred_on")
+                else None
+            )
+            services.butler_activity_record(
+                actor=user,
+                butler=target,
+                kind=request.POST.get("kind", ""),
+                occurred_on=day,
+                note=request.POST.get("note", ""),
+            )
+        except ValueError:
+            messages.error(request, _("Choose what you did and when."))
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied | NotFound):
+                raise
+            _error(request, exc)
+        else:
+            messages.success(request, _("Recorded. Thank you!"))
+        return redirect("organisation:butlers")
+    from sanan.organisation.models import ButlerActivityKind
+
+    rows = list(selectors.butler_list(user=user))
+    return render(
+        request,
+        "organisation/butlers.html",
+        {
+            "butlers": rows,
+            "mine": mine,
+            "kinds": ButlerActivityKind.choices,
+            "today": clock.today(),
+            "totals": {
+                "assists": sum(b.assists for b in rows),  # type: ignore[attr-defined]
+                "disputes": sum(b.disputes for b in rows),  # type: ignore[attr-defined]
+                "cares": sum(b.cares for b in rows),  # type: ignore[attr-defined]
+                "patrols": sum(b.patrols for b in rows),  # type: ignore[attr-defined]
+            },
+        },
+    )
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@org_page
+def events(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    perms = permissions_for(user)
+    manageable = [
+        p
+        for p in Place.objects.visible_to(user, MANAGE).filter(
+            kind__in=["community", "area", "courtyard"]
+        )
+        if perms.can(MANAGE, p)
+    ][:80]
+    if request.method == "POST":
+        from django.utils import timezone
+        from django.utils.dateparse import parse_datetime
+
+        try:
+            place = Place.objects.get(pk=int(request.POST.get("place", "")))
+            starts = parse_datetime(request.POST.get("starts_at", ""))
+            ends = parse_datetime(request.POST.get("ends_at", ""))
+            if starts is None or ends is None:
+                raise ValueError
+            starts = timezone.make_aware(starts) if timezone.is_naive(starts) else starts
+            ends = timezone.make_aware(ends) if timezone.is_naive(ends) else ends
+            event = services.event_create(
+                actor=user,
+                title=request.POST.get("title", ""),
+                kind=request.POST.get("kind", ""),
+                place=place,
+                venue=request.POST.get("venue", ""),
+                starts_at=starts,
+                ends_at=ends,
+            )
+        except (ValueError, Place.DoesNotExist):
+            messages.error(request, _("Choose the place, the start and the end."))
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied | NotFound):
+                raise
+            _error(request, exc)
+        else:
+            messages.success(request, _("Event published."))
+            return redirect("organisation:event", pk=event.pk)
+        return redirect("organisation:events")
+    from sanan.organisation.models import EventKind
+
+    now = clock.now()
+    qs = selectors.event_list(user=user)
+    return render(
+        request,
+        "organisation/events.html",
+        {
+            "upcoming": list(qs.filter(ends_at__gte=now).order_by("starts_at")[:20]),
+            "past": Paginator(
+                qs.filter(ends_at__lt=now).order_by("-starts_at"), PAGE_SIZE
+            ).get_page(request.GET.get("page")),
+            "kinds": EventKind.choices,
+            "places": manageable,
+        },
+    )
+
+
+@org_page
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    event = selectors.event_get_for(user=user, pk=pk)
+    if request.method == "POST":
+        try:
+            services.event_sign_up(actor=user, event=event)
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied | NotFound):
+                raise
+            _error(request, exc)
+        else:
+            messages.success(request, _("You are signed up. Scan the QR code at the door."))
+        return redirect("organisation:event", pk=pk)
+    now = clock.now()
+    can_manage = permissions_for(user).can(MANAGE, event.place)
+    return render(
+        request,
+        "organisation/event_detail.html",
+        {
+            "event": event,
+            "mine": selectors.attendance_of(user=user, event=event),
+            "by_courtyard": selectors.attendance_by_courtyard(event=event),
+            "can_manage": can_manage,
+            "open_for_sign_up": now < event.starts_at,
+            "checkin_url": request.build_absolute_uri(
+                reverse("organisation:event_checkin", args=[event.pk, event.signin_token])
+            )
+            if can_manage
+            else "",
+        },
+    )
+
+
+@org_page
+@require_GET
+def event_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    event = selectors.event_get_for(user=request.user, pk=pk)
+    if not permissions_for(request.user).can(MANAGE, event.place):
+        raise PermissionDenied("auth.forbidden", _("Only the organisers print the sign-in code."))
+    url = request.build_absolute_uri(
+        reverse("organisation:event_checkin", args=[event.pk, event.signin_token])
+    )
+    return HttpResponse(qr.svg(url, scale=10), content_type="image/svg+xml")
+
+
+@org_page
+def event_checkin(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """What the QR code at the door opens: one big button to sign in."""
+    event = selectors.event_get_for(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            services.event_check_in(actor=request.user, event=event, token=token)
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied | NotFound):
+                raise
+            _error(request, exc)
+        else:
+            messages.success(request, _("Signed in. Welcome!"))
+            return redirect("organisation:event", pk=pk)
+    return render(
+        request,
+        "organisation/event_checkin.html",
+        {
+            "event": event,
+            "token": token,
+            "mine": selectors.attendance_of(user=request.user, event=event),
+        },
+    )
