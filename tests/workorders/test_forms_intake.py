@@ -329,3 +329,22 @@ def test_duplicate_hints__hotline__merge_refused__the_call_stays_registered(
     assert response["Location"] == reverse("workorders:detail", args=[call.pk])
     assert call.state == "registered"
     assert call.parent_id is None
+
+
+def test_intake_questions__without_javascript__next_shows_them_keeping_what_was_typed(
+    wo: OrderWorld,
+) -> None:
+    client = _client(wo.resident)
+    page = client.get(reverse("workorders:new")).text
+    assert 'name="show_questions"' in page  # inside <noscript>: only without JavaScript
+    data = _report(wo, wo.water_outage, house=wo.world.house_a.pk, anonymous="on")
+    response = client.post(reverse("workorders:new"), {**data, "show_questions": "1"})
+    assert response.status_code == 200
+    html = response.text
+    assert "Since when?" in html
+    assert "整栋楼从早上开始停水了</textarea>" in html
+    assert f'<option value="{wo.world.house_a.pk}" selected>' in html
+    assert re.search(r'<input[^>]*name="anonymous"[^>]*checked', html)
+    assert 'data-testid="form-error"' not in html  # nothing checked yet
+    assert "field-error" not in html
+    assert WorkOrder.objects.count() == 0

@@ -328,23 +328,31 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
     if chosen is None and not source.get("courtyard") and channel != Channel.HOTLINE:
         chosen = _home_courtyard(own, courtyards)
     category = _chosen_category(categories, source.get("category"))
-    bound = request.POST if request.method == "POST" else None
+    # Without JavaScript, "show the questions" posts the form back to be filled further:
+    # nothing is checked or saved, what was typed stays.
+    refresh = request.method == "POST" and "show_questions" in request.POST
+    bound = request.POST if request.method == "POST" and not refresh else None
+    initial: dict[str, Any] = {
+        "courtyard": chosen.pk if chosen else None,
+        "idempotency_key": uuid.uuid4().hex,
+        "point_system": "wgs84",
+        "category": category.pk if category else None,
+    }
+    if refresh:
+        kept = ("description", "house", "lat", "lng", "point_system", "anonymous",
+                "contact_name", "contact_phone", "idempotency_key")  # fmt: skip
+        initial |= {k: request.POST[k] for k in kept if request.POST.get(k)}
     form = ReportForm(
         bound,
         channel=channel,
         categories=category_list().filter(depth__lte=2),
         courtyards=_courtyards(prefixes),
         houses=_houses(chosen),
-        initial={
-            "courtyard": chosen.pk if chosen else None,
-            "idempotency_key": uuid.uuid4().hex,
-            "point_system": "wgs84",
-            "category": category.pk if category else None,
-        },
+        initial=initial,
     )
     answers = _answers_form(bound, category)
     status = 200
-    if request.method == "POST":
+    if bound is not None:
         valid = form.is_valid()
         valid = answers.is_valid() and valid  # both, so every problem shows at once
         if valid:
@@ -395,6 +403,7 @@ def _intake(request: HttpRequest, channel: str) -> HttpResponse:
         "courtyards": courtyards,
         "chosen": chosen,
         "svg": svg,
+        "selected_house": str(form["house"].value() or ""),
         "shortcuts": SHORTCUTS if channel == Channel.HOTLINE else [],
         "shortcuts_data": [{"key": k["key"], "target": k["target"]} for k in SHORTCUTS],
     }
