@@ -152,6 +152,10 @@ def test_post__chinese_map_coordinates(
     (row,) = json_of(client.get(f"{BASE}/requests/{order_id}.json"))
     assert row["lat"] == pytest.approx(30.6605, abs=1e-5)  # answered in WGS-84
     assert row["long"] == pytest.approx(104.0615, abs=1e-5)
+    # … or in the client's own system when it asks
+    (mapped,) = json_of(client.get(f"{BASE}/requests/{order_id}.json?coordinate_system={system}"))
+    assert mapped["lat"] == pytest.approx(sent.lat, abs=1e-5)
+    assert mapped["long"] == pytest.approx(sent.lng, abs=1e-5)
 
 
 def test_post__unknown_coordinate_system_is_a_400(

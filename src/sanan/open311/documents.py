@@ -20,6 +20,7 @@ from shapely.geometry import shape
 
 from sanan.open311.privacy import mask_personal
 from sanan.open311.selectors import Service
+from sanan.places.coords import LatLng, from_wgs84
 from sanan.places.models import Place
 from sanan.workorders.models import Attachment, CategoryQuestion, QuestionType, WorkOrder
 from sanan.workorders.state import CLOSED_STATES, Action, State
@@ -223,10 +224,14 @@ def service_request(
     extensions: bool = False,
     viewer: Any = None,
     questions: list[CategoryQuestion] | None = None,
+    system: str = "wgs84",
 ) -> dict[str, Any]:
     """One request document. ``viewer`` is the calling client's key: the token of a request
     is shown to the client that posted it only."""
     lat, lng = _point(order)
+    if lat is not None and lng is not None and system != "wgs84":  # asked for a map's system
+        moved = from_wgs84(LatLng(lat, lng), system)
+        lat, lng = round(moved.lat, 7), round(moved.lng, 7)
     place = _address_place(order)
     link = _open311_row(order)
     photos = list(order.attachments.all())

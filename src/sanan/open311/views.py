@@ -248,7 +248,12 @@ def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpRespons
 
 
 def _request_rows(
-    request: HttpRequest, orders: list[WorkOrder], *, extensions: bool, viewer: ApiKey | None
+    request: HttpRequest,
+    orders: list[WorkOrder],
+    *,
+    extensions: bool,
+    viewer: ApiKey | None,
+    system: str = "wgs84",
 ) -> list[dict[str, Any]]:
     places = selectors.place_names(documents.address_paths(orders))
     questions = selectors.questions_by_category(o.category for o in orders) if extensions else {}
@@ -259,6 +264,7 @@ def _request_rows(
             places,
             extensions=extensions,
             viewer=viewer,
+            system=system,
             questions=questions.get(o.category_id),
         )
         for o in orders
@@ -308,7 +314,8 @@ def requests_(request: HttpRequest, fmt: str) -> HttpResponse:
     page = _positive(params, "page", 1, 1_000_000)
     size = _positive(params, "page_size", MAX_REQUESTS, MAX_REQUESTS)
     orders = list(qs[(page - 1) * size : page * size])
-    rows = _request_rows(request, orders, extensions=extensions, viewer=api_key)
+    system = parse_system(params.get("coordinate_system") or "wgs84").value
+    rows = _request_rows(request, orders, extensions=extensions, viewer=api_key, system=system)
     return respond(fmt, "service_requests", rows)
 
 
@@ -319,7 +326,8 @@ def request_one(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse
     jurisdiction = _jurisdiction(params, api_key)
     order = selectors.request_get(api_key=api_key, jurisdiction=jurisdiction, request_id=request_id)
     extensions = _flag(params, "extensions")
-    rows = _request_rows(request, [order], extensions=extensions, viewer=api_key)
+    system = parse_system(params.get("coordinate_system") or "wgs84").value
+    rows = _request_rows(request, [order], extensions=extensions, viewer=api_key, system=system)
     return respond(fmt, "service_requests", rows)
 
 
