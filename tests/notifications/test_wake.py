@@ -111,8 +111,15 @@ def test_outbox__other_writes__do_not_wake_the_worker(
     assert _kicks(callbacks) == 0
 
 
-def test_outbox__wake_wrapper__on_every_connection() -> None:
+def test_outbox__wake_wrapper__on_every_connection_and_kept_by_other_wrappers() -> None:
+    def other(execute: Any, *args: Any) -> Any:
+        return execute(*args)
+
     assert any(isinstance(w, worker.OutboxWake) for w in connection.execute_wrappers)
+    with connection.execute_wrapper(other):
+        worker._install_on(connection)  # a reconnect inside someone else's wrapper
+    assert other not in connection.execute_wrappers
+    assert sum(isinstance(w, worker.OutboxWake) for w in connection.execute_wrappers) == 1
 
 
 def test_outbox__queue_down_at_commit__the_minute_tick_still_delivers(

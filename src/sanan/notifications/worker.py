@@ -259,8 +259,10 @@ class OutboxWake:
 
 
 def _install_on(connection: Any, **kwargs: Any) -> None:
+    # First in the list (the outermost wrapper): ``connection.execute_wrapper()`` blocks pop
+    # the last one on exit, which must stay theirs even if we were installed inside one.
     if not any(isinstance(w, OutboxWake) for w in connection.execute_wrappers):
-        connection.execute_wrappers.append(OutboxWake())
+        connection.execute_wrappers.insert(0, OutboxWake())
 
 
 def install_wake() -> None:
