@@ -468,9 +468,11 @@ def _duplicate_context(
     )
     now = clock.now()
     for h in hints:
-        h.order.state_label = State(h.order.state).label  # type: ignore[attr-defined]
-        h.order.mine = h.order.reporter_id == user.pk  # type: ignore[attr-defined]
-        h.order.age = _span(max(int((now - h.order.created_at).total_seconds() // 60), 1), False)  # type: ignore[attr-defined]
+        order: Any = h.order
+        order.state_label = State(order.state).label
+        order.mine = order.reporter_id == user.pk
+        minutes = int((now - order.created_at).total_seconds() // 60)
+        order.age = _span(max(minutes, 1), False)  # in plain words: "3 hours"
     return {"duplicates": hints, "duplicates_asked": True}
 
 
