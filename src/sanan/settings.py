@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "sanan.workorders",
     "sanan.notifications",
     "sanan.open311",
+    "sanan.hotline",
 ]
 
 MIDDLEWARE = [

@@ -65,6 +65,10 @@ _ORG_FIELD = {"visit.record", "visit.view"}
 _ORG_OVERSEE = {"visit.view"}
 _ORG_MANAGE = {"visit.view", "organisation.manage"}
 
+# Hotline desk (连心热线): calls, call-backs, statistics and the knowledge base.
+_HOTLINE_READ = {"hotline.view"}
+_HOTLINE_DESK = _HOTLINE_READ | {"hotline.take", "knowledge.manage"}
+
 # Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT),
@@ -80,6 +84,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _REGISTRY_DESK
         | _ORDER_DESK
         | _ORG_OVERSEE
+        | _HOTLINE_DESK
         | {"place.edit", "user.view", "pii.reveal"}
     ),
     Role.LEADER: frozenset(
@@ -88,6 +93,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | {"resident.export"}
         | _ORDER_LEAD
         | _ORG_MANAGE
+        | _HOTLINE_READ
         | {"user.view", "audit.view", "pii.reveal"}
     ),
     Role.ADMIN: frozenset(
@@ -96,6 +102,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _ORDER_DESK
         | _ORG_MANAGE
         | _ORG_FIELD
+        | _HOTLINE_DESK
         | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
 }

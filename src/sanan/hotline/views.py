@@ -1,0 +1,351 @@
+"""Pages of the hotline desk (mounted at /hotline/): the desk, call-backs due, recent calls,
+the knowledge base and the statistics (the hotline trend).
+
+The desk is one screen for a call-taker with a headset: the caller's number recognises the
+resident (HTMX, a POST so the number stays out of URLs), the knowledge base is searched beside
+the summary, and one key ends the call — answered, work order, call-back or noted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sanan.accounts.permissions import permissions_for
+from sanan.core import clock
+from sanan.core.errors import DomainError
+from sanan.hotline import selectors, services
+from sanan.hotline.forms import CallForm, KnowledgeForm
+from sanan.hotline.models import MANAGE_KNOWLEDGE, TAKE, VIEW, CallType, Outcome
+from sanan.places.models import Place
+from sanan.registry.models import Resident
+from sanan.workorders.callers import caller_lookup
+from sanan.workorders.selectors import category_list
+from sanan.workorders.state import State
+
+# Alt+<key> (Option on a Mac), as on the work-order call-taker's form: typing, Chinese through
+# an input method included, never produces them. A target that is a button is pressed.
+SHORTCUTS = [
+    {"key": "1", "target": "id_phone", "label": gettext_lazy("Caller's number")},
+    {"key": "2", "target": "id_call_type", "label": gettext_lazy("Kind of call")},
+    {"key": "3", "target": "id_summary", "label": gettext_lazy("What the caller says")},
+    {"key": "4", "target": "kb-q", "label": gettext_lazy("Search the knowledge base")},
+    {"key": "5", "target": "id_category", "label": gettext_lazy("Kind of problem")},
+    {"key": "6", "target": "id_place", "label": gettext_lazy("Courtyard")},
+    {
+        "key": "A",
+        "target": "end-answered",
+        "label": gettext_lazy("Answered from the knowledge base"),
+    },
+    {"key": "O", "target": "end-work_order", "label": gettext_lazy("Create the work order")},
+    {"key": "B", "target": "end-callback", "label": gettext_lazy("Call back later")},
+    {"key": "N", "target": "end-noted", "label": gettext_lazy("Noted")},
+]
+
+
+def _require(user: Any, action: str) -> None:
+    """Pages of the desk are not found for anyone without the action somewhere."""
+    if not permissions_for(user).has(action):
+        raise Http404
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _places(user: Any) -> QuerySet[Place]:
+    tops, courtyards = selectors.desk_places(user=user)
+    return Place.objects.filter(pk__in=[p.pk for p in [*tops, *courtyards]]).order_by("path")
+
+
+def _caller_context(user: Any, phone: str) -> dict[str, Any]:
+    phone = phone.strip()
+    if len(re.sub(r"\D", "", phone)) < 7:
+        return {"caller": None, "caller_error": ""}
+    try:
+        found = caller_lookup(user=user, phone=phone)
+    except DomainError as error:
+        return {"caller": None, "caller_error": str(error.fields.get("phone", [error.message])[0])}
+    for o in [*found.open_orders, *found.past_orders]:
+        o.state_label = State(o.state).label  # type: ignore[attr-defined]
+    return {"caller": found, "caller_error": ""}
+
+
+def _knowledge_context(user: Any, text: str, chosen: int | None = None) -> dict[str, Any]:
+    text = text.strip()[:100]
+    hits = list(selectors.knowledge_search(user=user, text=text)[: selectors.MAX_KNOWLEDGE_HITS])
+    return {"kb_q": text, "kb_hits": hits, "kb_chosen": chosen}
+
+
+def _call_form(request: HttpRequest, data: Any = None, **initial: Any) -> CallForm:
+    return CallForm(
+        data,
+        categories=category_list().filter(depth__lte=2).order_by("path"),
+        places=_places(request.user),
+        initial=initial,
+    )
+
+
+def _resident(user: Any, pk: int | None) -> Resident | None:
+    if not pk:
+        return None
+    resident = Resident.objects.select_related("place").filter(pk=pk).first()
+    if resident is None or not permissions_for(user).can("resident.view", resident):
+        return None
+    return resident
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def desk(request: HttpRequest) -> HttpResponse:
+    """The desk: recognise the caller, note the call, answer it or turn it into an order."""
+    user = request.user
+    _require(user, TAKE)
+    now = clock.now()
+    status = 200
+    context: dict[str, Any] = {}
+    if request.method == "POST":
+        form = _call_form(request, request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            resident = _resident(user, d.get("resident"))
+            started = d.get("started_at") or now
+            started = min(started, now)
+            knowledge = None
+            if d.get("knowledge"):
+                knowledge = selectors.knowledge_list(user=user).filter(pk=d["knowledge"]).first()
+            try:
+                call = services.call_record(
+                    actor=user,
+                    call_type=d["call_type"],
+                    summary=d["summary"],
+                    outcome=d.get("outcome") or Outcome.NOTED,
+                    place=d["place"],
+                    phone=d.get("phone", ""),
+                    resident=resident,
+                    category=d.get("category"),
+                    knowledge=knowledge,
+                    started_at=started,
+                    duration_seconds=int((now - started).total_seconds()),
+                    callback_due_at=d.get("callback_due_at"),
+                    idempotency_key=d.get("idempotency_key", ""),
+                )
+            except DomainError as error:
+                form.add_domain_error(error)
+                status = error.status_code
+            else:
+                if call.work_order is not None:
+                    messages.success(
+                        request,
+                        _("Call recorded; work order %(ref)s registered.")
+                        % {"ref": call.work_order.reference},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("Call recorded: %(outcome)s.") % {"outcome": call.get_outcome_display()},
+                    )
+                return redirect("hotline:desk")
+        else:
+            status = 400
+        context |= _caller_context(user, str(request.POST.get("phone", "")))
+        context |= _knowledge_context(
+            user, str(request.POST.get("kb_q", "")), _int(request.POST.get("knowledge"))
+        )
+        context["resident_chosen"] = _int(request.POST.get("resident"))
+    else:
+        tops = selectors.desk_places(user=user)[0]
+        form = _call_form(
+            request,
+            started_at=now,
+            idempotency_key=uuid.uuid4().hex,
+            call_type=CallType.CONSULTATION,
+            place=tops[0].pk if tops else None,
+            callback_due_at=timezone.localtime(now + dt.timedelta(days=1)),
+        )
+        context |= {"caller": None, "caller_error": ""}
+        context |= _knowledge_context(user, "")
+    context |= {
+        "form": form,
+        "shortcuts": SHORTCUTS,
+        "shortcuts_data": [{"key": k["key"], "target": k["target"]} for k in SHORTCUTS],
+        "callbacks_due": len(selectors.callbacks_due(user=user)),
+        "call_types": CallType.choices,
+    }
+    return render(request, "hotline/desk.html", context, status=status)
+
+
+@login_required
+@require_POST
+def desk_caller(request: HttpRequest) -> HttpResponse:
+    """Who is calling, from the number typed so far (HTMX; a POST keeps it out of URLs)."""
+    _require(request.user, TAKE)
+    context = _caller_context(request.user, str(request.POST.get("phone", "")))
+    return render(request, "hotline/_caller.html", context)
+
+
+@login_required
+def desk_knowledge(request: HttpRequest) -> HttpResponse:
+    """Knowledge-base answers for what is typed in the desk's search box (HTMX)."""
+    _require(request.user, VIEW)
+    context = _knowledge_context(request.user, str(request.GET.get("kb_q", "")))
+    return render(request, "hotline/_knowledge_hits.html", context)
+
+
+@login_required
+def callbacks(request: HttpRequest) -> HttpResponse:
+    _require(request.user, VIEW)
+    return render(
+        request,
+        "hotline/callbacks.html",
+        {
+            "calls": selectors.callbacks_due(user=request.user),
+            "can_take": permissions_for(request.user).has(TAKE),
+        },
+    )
+
+
+@login_required
+@require_POST
+def call_called_back(request: HttpRequest, pk: int) -> HttpResponse:
+    call = selectors.call_get_for(user=request.user, pk=pk)
+    try:
+        services.call_callback_done(
+            actor=request.user, call=call, note=str(request.POST.get("note", ""))
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Call-back recorded."))
+    return redirect("hotline:callbacks")
+
+
+@login_required
+def calls(request: HttpRequest) -> HttpResponse:
+    _require(request.user, VIEW)
+    recent = list(selectors.call_list(user=request.user)[:100])
+    return render(request, "hotline/calls.html", {"calls": recent})
+
+
+@login_required
+def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    call = selectors.call_get_for(user=request.user, pk=pk)
+    return render(request, "hotline/call.html", {"call": call})
+
+
+@login_required
+def statistics(request: HttpRequest) -> HttpResponse:
+    _require(request.user, VIEW)
+    months = _int(request.GET.get("months")) or 12
+    trend = selectors.hotline_trend(user=request.user, months=months)
+    return render(request, "hotline/statistics.html", {"trend": trend, "months": months})
+
+
+# --- knowledge base ---------------------------------------------------------------------------
+
+
+@login_required
+def knowledge(request: HttpRequest) -> HttpResponse:
+    _require(request.user, VIEW)
+    text = str(request.GET.get("q", "")).strip()[:100]
+    retired = request.GET.get("retired") == "1"
+    entries = list(
+        selectors.knowledge_search(user=request.user, text=text, include_retired=retired)[:200]
+    )
+    return render(
+        request,
+        "hotline/knowledge.html",
+        {
+            "entries": entries,
+            "q": text,
+            "retired": retired,
+            "can_manage": permissions_for(request.user).has(MANAGE_KNOWLEDGE),
+        },
+    )
+
+
+def _knowledge_places(user: Any) -> QuerySet[Place]:
+    return (
+        permissions_for(user)
+        .filter(Place.objects.all(), MANAGE_KNOWLEDGE, "")
+        .filter(kind__in=["community", "area", "courtyard"])
+        .order_by("path")
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def knowledge_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = request.user
+    _require(user, MANAGE_KNOWLEDGE)
+    entry = selectors.knowledge_get_for(user=user, pk=pk) if pk else None
+    categories = category_list().filter(depth__lte=2).order_by("path")
+    places = _knowledge_places(user)
+    status = 200
+    if request.method == "POST":
+        form = KnowledgeForm(request.POST, categories=categories, places=places)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.knowledge_save(
+                    actor=user,
+                    entry=entry,
+                    place=d["place"],
+                    question=d["question"],
+                    answer=d["answer"],
+                    keywords=d.get("keywords", ""),
+                    category=d.get("category"),
+                )
+            except DomainError as error:
+                form.add_domain_error(error)
+                status = error.status_code
+            else:
+                messages.success(request, _("Knowledge entry saved."))
+                return redirect("hotline:knowledge")
+        else:
+            status = 400
+    else:
+        initial: dict[str, Any] = {}
+        if entry is not None:
+            initial = {
+                "question": entry.question,
+                "answer": entry.answer,
+                "keywords": entry.keywords,
+                "category": entry.category_id,
+                "place": entry.place_id,
+            }
+        else:
+            first = places.first()
+            initial = {"place": first.pk if first else None}
+        form = KnowledgeForm(categories=categories, places=places, initial=initial)
+    return render(
+        request, "hotline/knowledge_form.html", {"form": form, "entry": entry}, status=status
+    )
+
+
+@login_required
+@require_POST
+def knowledge_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = selectors.knowledge_get_for(user=request.user, pk=pk)
+    active = request.POST.get("active") == "1"
+    services.knowledge_retire(actor=request.user, entry=entry, active=active)
+    messages.success(
+        request, _("Back in use.") if active else _("Retired: no longer offered at the desk.")
+    )
+    return redirect(reverse("hotline:knowledge") + ("?retired=1" if not active else ""))
