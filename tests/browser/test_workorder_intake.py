@@ -51,7 +51,7 @@ def test_intake__questions_duplicates_shortcuts_and_reply_templates(
     page.locator("textarea[name=description]").fill("整栋楼从早上开始停水了")
     with page.expect_navigation():
         page.get_by_test_id("submit-report").click()
-    expect(page.get_by_test_id("field-error-since")).to_contain_text("请回答")
+    expect(page.get_by_test_id("field-error-answers-since")).to_contain_text("请回答")
     page.locator("input[name=answers-since]").fill("2026-11-26T07:30")
     page.locator("label:has(input[name=answers-scope][value=building])").click()
     shot(page, "resident-questions")

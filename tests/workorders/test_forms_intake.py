@@ -88,8 +88,8 @@ def test_intake_questions__required_unanswered__400_next_to_the_question_nothing
     before = WorkOrder.objects.count()
     response = _client(wo.resident).post(reverse("workorders:new"), _report(wo, wo.water_outage))
     assert response.status_code == 400
-    assert _error(response.text, "since") == "⚠ Please answer this question."
-    assert _error(response.text, "scope") == "⚠ Please answer this question."
+    assert _error(response.text, "answers-since") == "⚠ Please answer this question."
+    assert _error(response.text, "answers-scope") == "⚠ Please answer this question."
     assert 'data-testid="answers-error"' in response.text
     assert WorkOrder.objects.count() == before
 
@@ -100,7 +100,7 @@ def test_intake_questions__chinese__messages_in_chinese(wo: OrderWorld) -> None:
         _report(wo, wo.waterlogging, **{"answers-depth_cm": "半米"}),
     )
     assert response.status_code == 400
-    assert _error(response.text, "depth_cm") == "⚠ 请输入数字。"
+    assert _error(response.text, "answers-depth_cm") == "⚠ 请输入数字。"
     assert "积水大约多深（厘米）？" in response.text
 
 
@@ -110,8 +110,8 @@ def test_intake_questions__wrong_types__each_says_what_to_fix(wo: OrderWorld) ->
         _report(wo, wo.water_outage, **{"answers-since": "yesterday", "answers-scope": "street"}),
     )
     assert response.status_code == 400
-    assert "Enter a date and time" in _error(response.text, "since")
-    assert _error(response.text, "scope") == "⚠ Choose one of the offered answers."
+    assert "Enter a date and time" in _error(response.text, "answers-since")
+    assert _error(response.text, "answers-scope") == "⚠ Choose one of the offered answers."
     # What was typed stays in the form to be corrected.
     assert 'value="yesterday"' in response.text
 
