@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('places', '0001_initial'),
-        ('workorders', '0003_perf_board_catalogue'),
+        ('workorders', '0002_attachments_duplicates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
