@@ -91,7 +91,10 @@ def test_demo__logins__cover_every_role(demo: Place) -> None:
         by_role.setdefault(role, []).append(login.username)
     assert set(by_role) == set(Role)
     assert {role: len(names) for role, names in by_role.items() if len(names) > 1} == {
-        Role.COMMISSIONER: 2  # courtyards 1 and 2, for "this one's, not that one's" demos
+        # one commissioner per patch of courtyards (courtyards 1 and 2 are in different patches,
+        # for "this one's, not that one's" demos) and the thirty Red Butlers
+        Role.COMMISSIONER: 15,
+        Role.RED_BUTLER: 30,
     }
     handler = User.objects.get(username=by_role[Role.HANDLER][0])
     assert handler.role_assignments.get().organisation is not None

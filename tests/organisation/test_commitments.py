@@ -101,7 +101,7 @@ def test_commitment__resident_comments_from_the_card(org: OrgWorld, web_as) -> N
     assert f"/org/commitments/{commitment.pk}/comment/" in page
     response = client.post(f"/org/commitments/{commitment.pk}/comment/", {"body": "谢谢关心"})
     assert response.status_code == 302
-    assert CommitmentComment.objects.get().author == org.wo.resident
+    assert CommitmentComment.objects.get(commitment=commitment).author == org.wo.resident
     assert "谢谢关心" in client.get(f"/org/card/{profile.card_token}/").content.decode()
     # a resident of courtyard B cannot see courtyard A's commitment
     outsider = org.wo.commissioner_b

@@ -101,8 +101,8 @@ def test_visit__a_refused_order_writes_nothing(org: OrgWorld) -> None:
     with pytest.raises(DomainError) as err:
         _visit(org, services.ProblemInput("楼道灯坏了", category=org.wo.street_light))
     assert err.value.code == "work_order.category_inactive"
-    assert not Visit.objects.exists()
-    assert not WorkOrder.objects.exists()
+    assert not Visit.objects.filter(visitor=org.wo.commissioner_a).exists()
+    assert not WorkOrder.objects.filter(place__path__startswith=org.world.area.path).exists()
 
 
 def test_visit__needs_topics_and_one_outcome_per_problem(org: OrgWorld) -> None:
@@ -114,7 +114,7 @@ def test_visit__needs_topics_and_one_outcome_per_problem(org: OrgWorld) -> None:
     with pytest.raises(DomainError) as err:
         _visit(org, services.ProblemInput("x", category=org.wo.street_light, solved_on_spot=True))
     assert err.value.code == "visit.problem_solved_and_ordered"
-    assert not Visit.objects.exists()
+    assert not Visit.objects.filter(visitor=org.wo.commissioner_a).exists()
 
 
 def test_visit__other_courtyard_is_out_of_sight(org: OrgWorld, api_as) -> None:  # type: ignore[no-untyped-def]
@@ -127,7 +127,7 @@ def test_visit__other_courtyard_is_out_of_sight(org: OrgWorld, api_as) -> None: 
         format="json",
     )
     assert response.status_code == 404
-    assert not Visit.objects.exists()
+    assert not Visit.objects.filter(visitor=org.wo.commissioner_a).exists()
 
 
 def test_problem__noted_then_made_an_order(org: OrgWorld, web_as) -> None:  # type: ignore[no-untyped-def]
@@ -146,7 +146,7 @@ def test_problem__noted_then_made_an_order(org: OrgWorld, web_as) -> None:  # ty
             actor=org.fresh(org.wo.commissioner_a), problem=problem, category=org.wo.street_light
         )
     assert err.value.code == "visit.problem_already_handled"
-    assert WorkOrder.objects.count() == 1
+    assert WorkOrder.objects.filter(place__path__startswith=org.world.area.path).count() == 1
 
 
 def test_api__record_a_visit_with_an_order(org: OrgWorld, api_as) -> None:  # type: ignore[no-untyped-def]
@@ -191,12 +191,12 @@ def test_page__record_a_visit_on_the_phone(org: OrgWorld, web_as) -> None:  # ty
         },
     )
     assert response.status_code == 302
-    visit = Visit.objects.get()
-    assert VisitProblem.objects.get().work_order is not None
+    visit = Visit.objects.get(visitor=org.wo.commissioner_a)
+    assert VisitProblem.objects.get(visit=visit).work_order is not None
     assert response.url == f"/org/ledger/visits/{visit.pk}/"
     bad = client.post("/org/ledger/visit/", {"household": org.household_a.pk, "topics": ""})
     assert bad.status_code == 400
-    assert Visit.objects.count() == 1
+    assert Visit.objects.filter(visitor=org.wo.commissioner_a).count() == 1
 
 
 def test_not_visited__lists_households_after_n_days(org: OrgWorld, clock, web_as) -> None:  # type: ignore[no-untyped-def]
@@ -229,4 +229,3 @@ def test_ledger__query_count_does_not_grow(org: OrgWorld, django_assert_num_quer
         for v in visits:
             for p in v.problems.all():
                 assert p.work_order.state
-

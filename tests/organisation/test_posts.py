@@ -85,7 +85,7 @@ def test_post__assign__a_commissioner_covers_a_courtyard_only(org: OrgWorld) -> 
     with pytest.raises(DomainError) as err:
         _assign(org, place=org.world.area)
     assert err.value.code == "post.courtyard_required"
-    assert not Post.objects.exists()
+    assert not Post.objects.filter(place__path__startswith=org.world.area.path).exists()
 
 
 def test_post__assign__needs_the_manage_right(org: OrgWorld) -> None:
@@ -158,7 +158,7 @@ def test_api__assign_post__403_for_a_commissioner_and_404_outside(org: OrgWorld,
         "/api/v1/org/posts/", {**body, "place": org.world.courtyard_b.pk}, format="json"
     )
     assert response.status_code == 404
-    assert not Post.objects.exists()
+    assert not Post.objects.filter(place__path__startswith=org.world.area.path).exists()
 
 
 def test_api__chart_lists_branch_members_by_seniority(org: OrgWorld, api_as) -> None:  # type: ignore[no-untyped-def]
@@ -220,7 +220,7 @@ def test_page__coverage_for_a_commissioner_has_no_forms(org: OrgWorld, web_as) -
         },
     )
     assert response.status_code in (302, 403)
-    assert not Post.objects.exists()
+    assert not Post.objects.filter(place__path__startswith=org.world.area.path).exists()
 
 
 def test_page__org_chart(org: OrgWorld, web_as) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from shapely.ops import unary_union
 from sanan.accounts.models import User
 from sanan.accounts.roles import Role
 from sanan.accounts.services import role_grant, user_create
+from sanan.organisation.demo import build_organisation_demo
 from sanan.organisation.models import OrganisationKind
 from sanan.organisation.services import membership_add, organisation_ensure
 from sanan.places.coords import LatLng
@@ -253,6 +254,9 @@ def build_demo(
     if registry:
         progress("  registry: households, residents, houses, rentals, vehicles, care tags")
         result.places.update(build_registry_demo(seed=seed, progress=progress))
+    result.places.update(
+        build_organisation_demo(seed=seed, progress=progress, logins=result.logins)
+    )
     if work_orders:
         progress(f"  work orders: simulating a year of {work_orders} orders (takes a few minutes)")
         result.places.update(
