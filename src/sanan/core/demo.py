@@ -18,6 +18,7 @@ from shapely.ops import unary_union
 from sanan.accounts.models import User
 from sanan.accounts.roles import Role
 from sanan.accounts.services import role_grant, user_create
+from sanan.hotline.demo import build_hotline_demo
 from sanan.organisation.demo import build_organisation_demo
 from sanan.organisation.models import OrganisationKind
 from sanan.organisation.services import membership_add, organisation_ensure
@@ -262,4 +263,5 @@ def build_demo(
         result.places.update(
             build_workorders_demo(seed=seed, progress=progress, orders=work_orders)
         )
+        result.places.update(build_hotline_demo(seed=seed, progress=progress))
     return result
