@@ -195,3 +195,9 @@ def test_statistics__trend_computed_from_the_records(desk: Desk, web_as: Web) ->
     page = web_as(wo.leader).get("/hotline/statistics/").content.decode()
     assert 'data-month="2026-11" data-calls="2"' in page
     assert 'data-month="2026-10" data-calls="3"' in page
+
+
+def test_home__desk_link_for_the_dispatcher_trend_for_the_leader(desk: Desk, web_as: Web) -> None:
+    assert 'data-testid="hotline-desk-link"' in web_as(desk.wo.dispatcher).get("/").content.decode()
+    home = web_as(desk.wo.leader).get("/").content.decode()
+    assert 'data-testid="hotline-statistics-link"' in home
