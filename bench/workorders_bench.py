@@ -197,7 +197,7 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
     server = None
     try:
         say(f"intake: fresh SQLite database in {tmp}; sanan demo …")
-        _sanan(env, "demo")
+        _sanan(env, "demo", "--orders", "1", "--no-registry")  # places, people, routing
         found = re.search(r"^SETUP=(.*)$", _sanan(env, "shell", "-c", SETUP_CODE), re.MULTILINE)
         if not found:
             raise SystemExit("intake: could not prepare the token and places")
@@ -267,35 +267,40 @@ def _scale_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_scale(args: argparse.Namespace, engine: str) -> dict[str, Any]:
+def run_scale(args: argparse.Namespace, engine: str, *, archived: bool = False) -> dict[str, Any]:
+    """Board and sweep over ``--orders`` open orders; with ``archived`` the board only, over
+    ``--orders`` orders of which 10,000 are open (another database)."""
+    suffix = "_archive" if archived else ""
     if engine == "postgres":
-        ok = subprocess.run(
+        name = f"sanan_bench_wo{suffix}"
+        ok = subprocess.run(  # noqa: S603 (a fixed database name of this script)
             ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",  # noqa: S607 (the PostgreSQL client tools)
-             "SELECT 1 FROM pg_database WHERE datname='sanan_bench_wo'"],
+             f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if ok.returncode != 0:
             raise SystemExit(f"postgres: {ok.stderr.strip()}")
         if args.fresh and ok.stdout.strip() == "1":
-            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "sanan_bench_wo"],  # noqa: S607
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", name],  # noqa: S603,S607
                            check=True)  # fmt: skip
         if args.fresh or ok.stdout.strip() != "1":
-            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "sanan_bench_wo"],  # noqa: S607
+            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name],  # noqa: S603,S607
                            check=True)  # fmt: skip
-        var_dir = Path(args.var_dir) / "postgres"
-        env = _env(var_dir, DATABASE_URL=PG_URL)
+        var_dir = Path(args.var_dir) / f"postgres{suffix}"
+        env = _env(var_dir, DATABASE_URL=PG_URL + suffix)
     else:
-        var_dir = Path(args.var_dir) / "sqlite"
+        var_dir = Path(args.var_dir) / f"sqlite{suffix}"
         if args.fresh and var_dir.exists():
             shutil.rmtree(var_dir)
         env = _env(var_dir)
     var_dir.mkdir(parents=True, exist_ok=True)
     say(f"{engine}: migrate and sanan demo (places, the dispatcher) …")
-    _sanan(env, "demo")
+    _sanan(env, "demo", "--orders", "1", "--no-registry")  # places, people, routing
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), env.get("PYTHONPATH", "")])
     cmd = [sys.executable, __file__, "--scale-worker", "--engine", engine,
            "--orders", str(args.orders), "--due", str(args.due), "--repeat", str(args.repeat),
-           "--only", "all" if args.only in (None, "scale") else args.only]  # fmt: skip
+           "--only", "board" if archived else "all" if args.only in (None, "scale") else args.only,
+           *(["--archived"] if archived else [])]  # fmt: skip
     out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)  # noqa: S603 (this script)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -396,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--setup", default="", help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="sqlite", help=argparse.SUPPRESS)
+    parser.add_argument("--archived", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-archive", action="store_true", help="skip the board over a mostly archived table"
+    )
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.load_worker:
@@ -429,16 +438,23 @@ def main(argv: list[str] | None = None) -> int:
             "in the database afterwards."
         )
     if args.only in (None, "board", "sweep", "scale"):
-        for engine in [e for e in args.engines.split(",") if e]:
-            res = run_scale(args, engine)
+        runs = [(e, False) for e in args.engines.split(",") if e]
+        if args.only in (None, "board", "scale") and not args.no_archive:
+            runs = [(e, True) for e, _ in runs] + runs
+        for engine, archived in runs:
+            res = run_scale(args, engine, archived=archived)
             problems += res.get("problems", [])
             label = "SQLite file" if engine == "sqlite" else "PostgreSQL"
             if "board" in res:
                 b = res["board"]
                 ok = b["p95_ms"] < 100 and b["queries"] == b["queries_small"]
+                mix = (
+                    f"{b['orders']:,} orders of which {b['open']:,} open (the rest archived)"
+                    if archived
+                    else f"{b['orders']:,} open orders"
+                )
                 rows.append(Row(
-                    f"dispatcher's board (`work_order_board`), {b['orders']:,} open orders, "
-                    f"{label}",
+                    f"dispatcher's board (`work_order_board`), {mix}, {label}",
                     f"{args.repeat} calls after a warm-up, as the community dispatcher; "
                     f"queries counted at 10,000 and at {b['orders']:,} orders",
                     "p95 < 100 ms, constant query count",
@@ -461,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                 ))  # fmt: skip
             if res.get("populate_s"):
                 notes.append(
-                    f"{label}: {res['orders']:,} orders bulk-created in "
+                    f"{label}{' (mostly archived)' if archived else ''}: {res['orders']:,} "
+                    "orders bulk-created in "
                     f"{res['populate_s']:.0f} s ({res['state_mix']})."
                 )
     if problems:

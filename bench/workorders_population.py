@@ -1,7 +1,8 @@
 """Helper of ``bench/workorders_bench.py`` (runs inside a Django process bound to one engine):
 bulk-creates open work orders in the demo community and measures the board and the sweep.
 
-The orders are all open, in the proportions of a busy desk: 2 % registered, 1 % returned,
+The orders are all open (or, with ``--archived``, 10,000 open among archived copies), in the
+proportions of a busy desk: 2 % registered, 1 % returned,
 15 % dispatched, 12 % signed, 20 % contacted, 50 % in progress. Of the orders with a deadline
 running about 8 % are overdue (already chased and supervised), about 10 % past their warning
 point, the rest on time; exactly ``due`` orders reach their next escalation level a moment
@@ -49,11 +50,12 @@ def _rows(n: int, start: int, now: dt.datetime, ctx: dict[str, Any], due_left: l
     weights = [w for _, w in STATES]
     for i in range(start, start + n):
         state = rng.choices(states, weights)[0]
-        house, courtyard = ctx["houses"][rng.randrange(len(ctx["houses"]))]
+        house, courtyard, path = ctx["houses"][rng.randrange(len(ctx["houses"]))]
         cat, policy = ctx["categories"][rng.randrange(len(ctx["categories"]))]
         created = now - dt.timedelta(minutes=rng.randint(10, 60 * 24 * 30))
         order = WorkOrder(
-            category_id=cat, place_id=house, courtyard_id=courtyard, title=f"bench {i}",
+            category_id=cat, place_id=house, place_path=path, courtyard_id=courtyard,
+            title=f"bench {i}",
             description="压力测试工单", channel=Channel.RESIDENT_FORM, state=state,
             created_at=created, reporter_id=ctx["reporter"], created_by_id=ctx["reporter"],
             sla_policy_id=policy.pk, sla_clock=policy.clock, emergency=policy.emergency,
@@ -88,13 +90,11 @@ def _rows(n: int, start: int, now: dt.datetime, ctx: dict[str, Any], due_left: l
 
 
 def _context() -> dict[str, Any]:
-    houses = []
-    for pk, path in Place.objects.filter(kind=PlaceKind.HOUSE).values_list("pk", "path"):
-        houses.append((pk, path[: -Place.steplen]))
+    houses = list(Place.objects.filter(kind=PlaceKind.HOUSE).values_list("pk", "path"))
     courtyards = dict(Place.objects.filter(kind=PlaceKind.COURTYARD).values_list("path", "pk"))
     cats = [(c.pk, effective_policy(c)) for c in Category.objects.filter(depth=2)]
     return {
-        "houses": [(pk, courtyards[parent]) for pk, parent in houses],
+        "houses": [(pk, courtyards[path[: -Place.steplen]], path) for pk, path in houses],
         "categories": cats,
         "lead": Organisation.objects.get(code="dept-housing").pk,
         "reporter": User.objects.get(username="resident").pk,
@@ -104,10 +104,20 @@ def _context() -> dict[str, Any]:
 SEED_BLOCK = 10_000
 
 
-def _populate(target: int, now: dt.datetime, due: int, say: Callable[[str], None]) -> float:
+# With ``archived``, the copies are archived orders (closed, no deadline running).
+ARCHIVED_COPY = {
+    "state": "'archived'", "due_stage": "''", "due_at": "NULL", "escalation_level": "0",
+    "escalation_at": "NULL",
+}  # fmt: skip
+
+
+def _populate(
+    target: int, now: dt.datetime, due: int, say: Callable[[str], None], archived: bool = False
+) -> float:
     """``target`` orders: the first 10,000 through ``bulk_create``, then the table copies
-    itself (INSERT … SELECT) until it holds ``target``; then exactly ``due`` orders are made
-    due for their warning a moment before ``now``."""
+    itself (INSERT … SELECT) until it holds ``target`` (with ``archived`` the copies are
+    archived orders: 10,000 open among ``target``); then exactly ``due`` orders are made due
+    for their warning a moment before ``now``."""
     have = WorkOrder.objects.count()
     if have >= target:
         return 0.0
@@ -121,16 +131,15 @@ def _populate(target: int, now: dt.datetime, due: int, say: Callable[[str], None
         have = WorkOrder.objects.count()
         say(f"  {connection.vendor}: {have:,} orders through bulk_create")
     table = WorkOrder._meta.db_table
-    cols = ", ".join(
-        connection.ops.quote_name(str(f.column))
-        for f in WorkOrder._meta.concrete_fields
-        if not f.primary_key
-    )
+    columns = [str(f.column) for f in WorkOrder._meta.concrete_fields if not f.primary_key]
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    override = {"idempotency_key": "''", **(ARCHIVED_COPY if archived else {})}
+    values = ", ".join(override.get(c) or connection.ops.quote_name(c) for c in columns)
     while have < target:
         n = min(have, target - have)
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(
-                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {table} "  # noqa: S608
+                f"INSERT INTO {table} ({cols}) SELECT {values} FROM {table} "  # noqa: S608
                 f"ORDER BY id LIMIT %s",
                 [n],
             )
@@ -200,7 +209,7 @@ def populate_and_measure(args: argparse.Namespace, say: Callable[[str], None]) -
     want_board = args.only in ("all", "board")
     if want_board:
         p50_s, p95_s, q_small = _measure_board(max(5, args.repeat // 3), now, problems)
-    t_big = _populate(args.orders, now, args.due, say)
+    t_big = _populate(args.orders, now, args.due, say, archived=args.archived)
     result["populate_s"] = t_small + t_big
     mix = dict(WorkOrder.objects.order_by().values_list("state").annotate(n=Count("pk")))
     result["state_mix"] = ", ".join(
@@ -210,10 +219,12 @@ def populate_and_measure(args: argparse.Namespace, say: Callable[[str], None]) -
         say(f"  {connection.vendor}: board, {args.repeat} calls …")
         p50, p95, q = _measure_board(args.repeat, now, problems)
         result["board"] = {
-            "orders": WorkOrder.objects.count(), "p50_ms": p50, "p95_ms": p95, "queries": q,
+            "orders": WorkOrder.objects.count(),
+            "open": WorkOrder.objects.filter(state__in=OPEN_STATES).count(),
+            "p50_ms": p50, "p95_ms": p95, "queries": q,
             "queries_small": q_small, "p95_small_ms": p95_s, "p50_small_ms": p50_s,
         }  # fmt: skip
-    if args.only in ("all", "sweep"):
+    if args.only in ("all", "sweep") and not args.archived:
         _make_due(now, args.due)  # the same work on every run, even after an earlier run
         due_qs = WorkOrder.objects.filter(title=MARK_DUE)
         due = due_qs.filter(escalation_at__lte=now).count()

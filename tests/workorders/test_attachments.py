@@ -220,7 +220,7 @@ def test_attachment__failure_after_files_are_written__leaves_no_file_and_no_row(
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("the audit log is down")
 
-    monkeypatch.setattr(services, "audit_record", broken)
+    monkeypatch.setattr(services, "audit_record_many", broken)
     with pytest.raises(RuntimeError):
         services.work_order_attach(
             actor=wo.fresh(wo.resident), order=order, upload=jpeg_with_location()
@@ -327,7 +327,7 @@ def test_work_order__submit__fails_after_storing__no_order_and_no_file(
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("the audit log is down")
 
-    monkeypatch.setattr(services, "audit_record", broken)
+    monkeypatch.setattr(services, "audit_record_many", broken)
     with pytest.raises(RuntimeError):
         services.work_order_submit(
             actor=wo.fresh(wo.resident),

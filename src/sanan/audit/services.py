@@ -58,6 +58,17 @@ def _actor_label(actor: Any, user: Any) -> str:
     return (f"{name} ({username})" if name else username)[:150]
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event to append with :func:`audit_record_many` (the arguments of ``audit_record``)."""
+
+    actor: Any
+    action: str
+    target: Model | None = None
+    reason: str = ""
+    data: dict[str, Any] | None = None
+
+
 def audit_record(
     *,
     actor: Any,
@@ -68,31 +79,51 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event. Must run inside the transaction of the change it records, so the
     change and its record commit or roll back together."""
+    return audit_record_many(
+        entries=[AuditEntry(actor=actor, action=action, target=target, reason=reason, data=data)]
+    )[0]
+
+
+def audit_record_many(*, entries: list[AuditEntry]) -> list[AuditEvent]:
+    """Append several events in their order, as many ``audit_record`` calls would (same
+    sequence numbers, same chain), with one read of the head, one insert and one update."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside transaction.atomic()")
+    if not entries:
+        return []
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
     ctx = current_request()
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    event = AuditEvent(
-        seq=head.last_seq + 1,
-        at=clock.now(),
-        actor=user,
-        actor_label=_actor_label(actor, user),
-        action=action,
-        object_type=target._meta.label_lower if target is not None else "",
-        object_id=str(target.pk) if target is not None else "",
-        object_label=_label(target) if target is not None else "",
-        place_path=(place_path_of(target) or "") if target is not None else "",
-        reason=reason,
-        data=data or {},
-        ip=ctx.ip if ctx else None,
-        request_id=ctx.request_id if ctx else "",
-        prev_hash=head.last_hash,
-    )
-    event.hash = compute_hash(event)
-    event.save(force_insert=True)
-    AuditHead.objects.filter(pk=1).update(last_seq=event.seq, last_hash=event.hash)
-    return event
+    at = clock.now()
+    seq, prev = head.last_seq, head.last_hash
+    events = []
+    for entry in entries:
+        actor, target = entry.actor, entry.target
+        user = actor if getattr(actor, "is_authenticated", False) else None
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            at=at,
+            actor=user,
+            actor_label=_actor_label(actor, user),
+            action=entry.action,
+            object_type=target._meta.label_lower if target is not None else "",
+            object_id=str(target.pk) if target is not None else "",
+            object_label=_label(target) if target is not None else "",
+            place_path=(place_path_of(target) or "") if target is not None else "",
+            reason=entry.reason,
+            data=entry.data or {},
+            ip=ctx.ip if ctx else None,
+            request_id=ctx.request_id if ctx else "",
+            prev_hash=prev,
+        )
+        event.hash = prev = compute_hash(event)
+        events.append(event)
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        AuditEvent.objects.bulk_create(events)
+    AuditHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    return events
 
 
 @dataclass

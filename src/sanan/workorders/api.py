@@ -35,6 +35,7 @@ from sanan.workorders.access import (
     may_see_reporter,
 )
 from sanan.workorders.attachments import CONTENT_TYPES
+from sanan.workorders.catalogue import catalogue
 from sanan.workorders.filters import WorkOrderFilter
 from sanan.workorders.models import (
     Attachment,
@@ -55,10 +56,10 @@ from sanan.workorders.routing import routing_rule_retire as retire_routing_rule
 from sanan.workorders.selectors import (
     category_list,
     work_order_board,
-    work_order_events,
     work_order_get_for,
     work_order_list,
     work_order_queue,
+    work_order_timeline,
 )
 from sanan.workorders.sla import calendar_status
 from sanan.workorders.state import (
@@ -318,7 +319,12 @@ def _row(order: WorkOrder, now: Any) -> dict[str, Any]:
     }
 
 
-def _detail(order: WorkOrder, user: Any) -> dict[str, Any]:
+_NOT_READ = object()
+
+
+def _detail(order: WorkOrder, user: Any, *, pending: Any = _NOT_READ) -> dict[str, Any]:
+    """The order as the detail view shows it; ``pending`` (the pending extension request) is
+    read when not given."""
     from sanan.core import clock
 
     staff = is_staff_for(user, order)
@@ -330,7 +336,10 @@ def _detail(order: WorkOrder, user: Any) -> dict[str, Any]:
             "contact_name": order.contact_name if staff else "",
             "contact_phone_masked": order.contact_phone_masked if staff else "",
         }
-    pending = ExtensionRequest.objects.filter(order=order, status=ExtensionStatus.PENDING).first()
+    if pending is _NOT_READ:
+        pending = ExtensionRequest.objects.filter(
+            order=order, status=ExtensionStatus.PENDING
+        ).first()
     suggested = order.suggested_organisation if staff else None
     return {
         **_row(order, clock.now()),
@@ -385,43 +394,9 @@ class EventSerializer(serializers.Serializer):
     attachments = serializers.ListField(child=serializers.JSONField())
 
 
-_INTERNAL_ACTIONS = {Action.WARN, Action.DECIDE_EXTENSION, Action.REQUEST_EXTENSION}
-
-
 def _events(order: WorkOrder, user: Any) -> list[dict[str, Any]]:
-    staff = is_staff_for(user, order)
-    rows = []
-    for e in work_order_events(order=order):
-        if not staff and (
-            e.action in _INTERNAL_ACTIONS or (e.action == Action.NOTE and not e.public_note)
-        ):
-            continue
-        own = e.actor_id is not None and e.actor_id == getattr(user, "pk", None)
-        if staff or own:
-            who = e.actor_label
-        elif e.acting_organisation is not None:
-            who = e.acting_organisation.name
-        else:
-            who = str(_("Community")) if e.actor_id else str(_("Sanan"))
-        rows.append(
-            {
-                "id": e.pk,
-                "at": e.at,
-                "action": e.action,
-                "action_label": str(Action(e.action).label),
-                "from_state": e.from_state,
-                "to_state": e.to_state,
-                "who": who,
-                "organisation": _ref(e.acting_organisation),
-                "reason_code": e.reason_code if staff else "",
-                "reason": e.reason if staff else "",
-                "public_note": e.public_note,
-                "internal_note": e.internal_note if staff else "",
-                "details": e.data if staff else {},
-                "attachments": e.attachments,
-            }
-        )
-    return rows
+    """Kept for callers not yet moved to ``selectors.work_order_timeline``."""
+    return work_order_timeline(user=user, order=order)
 
 
 # --- orders: intake and lists -----------------------------------------------------------------
@@ -456,7 +431,7 @@ class SubmitSerializer(serializers.Serializer):
 
 
 def _category(pk: int) -> Category:
-    category = Category.objects.filter(pk=pk).first()
+    category = catalogue().categories.get(pk)
     if category is None:
         raise DomainError(
             "work_order.unknown_category",
@@ -596,10 +571,18 @@ class WorkOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             contact_phone=v["contact_phone"],
             answers=v["answers"],
             idempotency_key=request.headers.get("Idempotency-Key"),
+            duplicate_hints=False,  # the answer does not list them (see /duplicates/)
         )
-        order = work_order_get_for(user=request.user, pk=submitted.order.pk)
+        if submitted.created:
+            # The order in hand, with its relations, is what a read would return; a new order
+            # has no extension request.
+            order = submitted.order
+            detail = _detail(order, request.user, pending=None)
+        else:
+            order = work_order_get_for(user=request.user, pk=submitted.order.pk)
+            detail = _detail(order, request.user)
         response = Response(
-            WorkOrderDetailSerializer(_detail(order, request.user)).data,
+            WorkOrderDetailSerializer(detail).data,
             status=status.HTTP_201_CREATED if submitted.created else status.HTTP_200_OK,
         )
         response["ETag"] = f'"{order.version}"'
@@ -613,7 +596,8 @@ class WorkOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         """The timeline. Internal notes, reasons and details only for the desk and the
         handling organisations."""
         order = work_order_get_for(user=request.user, pk=pk)
-        return Response(EventSerializer(_events(order, request.user), many=True).data)
+        timeline = work_order_timeline(user=request.user, order=order)
+        return Response(EventSerializer(timeline, many=True).data)
 
     @extend_schema(responses=BoardSerializer)
     @action(detail=False, methods=["get"])

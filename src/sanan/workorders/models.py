@@ -26,6 +26,17 @@ from sanan.workorders.state import (
 )
 
 CONTACT_PHONE_PURPOSE = "work_order.contact_phone"
+# What the dispatcher's board counts: the open orders and those waiting for their rating. A
+# tuple in a fixed order, so the partial index and the board's queries spell the same IN (...).
+BOARD_STATES: tuple[str, ...] = (
+    State.REGISTERED, State.RETURNED, State.DISPATCHED, State.SIGNED, State.CONTACTED,
+    State.IN_PROGRESS, State.FINISHED,
+)  # fmt: skip
+# The columns the board reads, all in its partial index (the board never reads the table).
+BOARD_INDEX_FIELDS = [
+    "place_path", "state", "courtyard", "due_at", "escalation_level", "escalation_at",
+    "emergency", "supervision_level", "reporter", "created_by",
+]  # fmt: skip
 crypto.register_encrypted_field(
     "workorders.WorkOrder", "contact_phone_encrypted", purpose=CONTACT_PHONE_PURPOSE
 )
@@ -286,6 +297,24 @@ class RoutingRule(models.Model):
         return f"{self.category or _('anything')} @ {self.place} → {self.lead_organisation}"
 
 
+class CatalogueStamp(models.Model):
+    """One row whose ``token`` changes (a fresh random value) whenever a category, question,
+    SLA policy or routing rule changes, in the transaction of the change.
+
+    Intake keeps the catalogue and the routing directory in process memory and reads only this
+    token per submission: a different token means "load again". A random token, not a counter,
+    so that a change rolled back and another change made afterwards never look alike."""
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("catalogue stamp")
+        verbose_name_plural = _("catalogue stamps")
+
+    def __str__(self) -> str:
+        return self.token
+
+
 # --- Orders ---------------------------------------------------------------------------------
 
 
@@ -343,6 +372,9 @@ class WorkOrder(models.Model):
         related_name="courtyard_work_orders",
         verbose_name=_("courtyard"),
     )
+    # The path of ``place`` when the order was registered (places do not move): the scope of
+    # the board and of the lists is a prefix of it, read without joining the place table.
+    place_path = models.CharField(max_length=255, default="", editable=False)
     title = models.CharField(_("title"), max_length=80)
     description = models.TextField(_("description"))
     answers = models.JSONField(_("answers"), default=dict, blank=True)
@@ -472,6 +504,14 @@ class WorkOrder(models.Model):
             models.Index(fields=["courtyard", "state"], name="work_order_courtyard_state"),
             models.Index(fields=["reporter", "created_at"], name="work_order_reporter"),
             models.Index(fields=["state", "finished_at"], name="work_order_state_finished"),
+            # What the dispatcher's board reads, for the orders it can show (open or waiting
+            # for their rating): the board scans this instead of the whole table, which
+            # mostly holds archived orders.
+            models.Index(
+                fields=BOARD_INDEX_FIELDS,
+                condition=models.Q(state__in=BOARD_STATES),
+                name="work_order_board",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -483,6 +523,11 @@ class WorkOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.place_path and self.place_id is not None:
+            self.place_path = self.place.path
+        super().save(*args, **kwargs)
 
     def audit_label(self) -> str:
         return f"{self.reference} · {self.category_id}"  # no personal text in the audit log
@@ -830,6 +875,7 @@ class WorkingPeriod(models.Model):
 __all__ = [
     "Action",
     "Attachment",
+    "CatalogueStamp",
     "Category",
     "CategoryQuestion",
     "Channel",

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from sanan.accounts.permissions import permissions_for
@@ -20,6 +19,7 @@ from sanan.audit.services import audit_record
 from sanan.core.errors import DomainError, NotFound, PermissionDenied
 from sanan.organisation.models import Organisation
 from sanan.places.models import Place
+from sanan.workorders.catalogue import Catalogue, catalogue, catalogue_changed
 from sanan.workorders.models import Category, RoutingKind, RoutingRule
 
 
@@ -43,14 +43,10 @@ def _prefixes(path: str, steplen: int = 4) -> list[str]:
     return [path[:i] for i in range(steplen, len(path) + 1, steplen)]
 
 
-def route_for(*, category: Category, place: Place) -> Route:
-    """The most specific active rule for (category, place), or the nearest backstop."""
-    rules = list(
-        RoutingRule.objects.filter(active=True, place__path__in=_prefixes(place.path))
-        .filter(Q(category__isnull=True) | Q(category__path__in=category.ancestor_paths()))
-        .select_related("category", "place", "lead_organisation")
-        .prefetch_related("co_handlers")
-    )
+def route_for(*, category: Category, place: Place, snapshot: Catalogue | None = None) -> Route:
+    """The most specific active rule for (category, place), or the nearest backstop (read
+    from the directory kept in memory, see ``catalogue``)."""
+    rules = (snapshot or catalogue()).rules_for(category, place.path, Place.steplen)
     matching = [r for r in rules if r.kind == RoutingKind.RULE]
     if matching:
         best = max(matching, key=lambda r: (r.category.depth if r.category else 0, r.place.depth))
@@ -139,6 +135,7 @@ def routing_rule_retire(*, actor: Any, rule: RoutingRule, reason: str = "") -> R
     _require_manage(actor, rule.place)
     with transaction.atomic():
         RoutingRule.objects.filter(pk=rule.pk).update(active=False)
+        catalogue_changed()  # an update() sends no signal
         rule.active = False
         audit_record(actor=actor, action="routing.rule_retired", target=rule, reason=reason)
     return rule

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from sanan.audit.services import audit_record
+from sanan.audit.services import AuditEntry, audit_record, audit_record_many
 from sanan.core import clock, crypto
 from sanan.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from sanan.core.phone import mask_mobile, normalise_mobile
@@ -38,7 +38,7 @@ from sanan.places.locate import locate
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
 from sanan.workorders import access
 from sanan.workorders import attachments as photos
-from sanan.workorders.catalogue import clean_answers, effective_policy
+from sanan.workorders.catalogue import catalogue, clean_answers, effective_policy
 from sanan.workorders.models import (
     CONTACT_PHONE_PURPOSE,
     Attachment,
@@ -48,6 +48,7 @@ from sanan.workorders.models import (
     ExtensionStatus,
     OutboxChannel,
     OutboxMessage,
+    SlaPolicy,
     WorkOrder,
     WorkOrderEvent,
     WorkOrderFollower,
@@ -208,9 +209,9 @@ def _to_handlers(order: WorkOrder, template: str, *, co: Iterable[int] = ()) -> 
     return [Notice(template, organisation_id=org) for org in dict.fromkeys(ids) if org]
 
 
-def _write_outbox(
+def _outbox_rows(
     order: WorkOrder, event: WorkOrderEvent, notices: Iterable[Notice], now: dt.datetime
-) -> None:
+) -> list[OutboxMessage]:
     rows: dict[str, OutboxMessage] = {}
     for n in notices:
         key = f"wo:{order.pk}:e{event.pk}:{n.template}:{n.key}:{n.channel}"
@@ -222,7 +223,7 @@ def _write_outbox(
                 "order": order.pk,
                 "reference": order.reference,
                 "action": event.action,
-                "state": order.state,
+                "state": event.to_state,
                 "category": order.category_id,
                 "event": event.pk,
             },
@@ -235,8 +236,113 @@ def _write_outbox(
             dedupe_key=key[:160],
             next_attempt_at=now,
         )
-    if rows:
-        OutboxMessage.objects.bulk_create(rows.values())
+    return list(rows.values())
+
+
+@dataclass
+class _Entry:
+    order: WorkOrder
+    event: WorkOrderEvent
+    audit: AuditEntry | None  # its data gets the event's id once the event is stored
+    notices: list[Notice]
+    followers: bool
+
+
+@dataclass
+class _Batch:
+    """The events of one transaction with their audit records and outbox rows, written
+    together: every event in one INSERT, their audit records in one append to the chain, every
+    outbox row in one INSERT — instead of about six statements per event."""
+
+    now: dt.datetime
+    entries: list[_Entry] = dataclass_field(default_factory=list)
+
+    def add(
+        self,
+        act: Act,
+        order: WorkOrder,
+        from_state: str,
+        *,
+        to_state: str | None = None,
+        action: Action | None = None,
+        reason_code: str = "",
+        reason: str = "",
+        public_note: str = "",
+        internal_note: str = "",
+        attachments: Sequence[Any] = (),
+        data: dict[str, Any] | None = None,
+        notices: Iterable[Notice] = (),
+        audit: bool = True,
+        followers: bool = True,
+    ) -> WorkOrderEvent:
+        name = action or act.spec.action
+        target = order.state if to_state is None else to_state
+        event = WorkOrderEvent(
+            order=order,
+            at=self.now,
+            actor=act.user,
+            actor_label=_actor_label(act.actor),
+            acting_organisation_id=act.organisation_id,
+            action=name,
+            from_state=from_state,
+            to_state=target,
+            reason_code=reason_code,
+            reason=reason,
+            public_note=public_note,
+            internal_note=internal_note,
+            data=data or {},
+            attachments=list(attachments),
+        )
+        entry = None
+        if audit:
+            entry = AuditEntry(
+                actor=act.user if act.user is not None else act.actor or SYSTEM,
+                action=f"work_order.{name}",
+                target=order,
+                reason=reason,
+                data={"from": from_state, "to": target, **(data or {})},
+            )
+        self.entries.append(
+            _Entry(
+                order,
+                event,
+                entry,
+                list(notices),
+                followers and bool(public_note or target != from_state),
+            )
+        )
+        return event
+
+    def flush(self) -> None:
+        if not self.entries:
+            return
+        events = [e.event for e in self.entries]
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            WorkOrderEvent.objects.bulk_create(events)
+        audits = []
+        for e in self.entries:
+            if e.audit is not None:
+                assert e.audit.data is not None
+                e.audit.data["event"] = e.event.pk
+                audits.append(e.audit)
+        audit_record_many(entries=audits)
+        rows: list[OutboxMessage] = []
+        followed = [e for e in self.entries if e.followers]
+        by_order: dict[int, list[WorkOrderFollower]] = {}
+        if followed:
+            for follower in WorkOrderFollower.objects.filter(
+                order_id__in={e.order.pk for e in followed}
+            ).order_by("pk"):
+                by_order.setdefault(follower.order_id, []).append(follower)
+        for e in self.entries:
+            rows += _outbox_rows(e.order, e.event, e.notices, self.now)
+            if e.followers:
+                rows += _follower_rows(e.order, e.event, by_order.get(e.order.pk, []), self.now)
+        if rows:
+            OutboxMessage.objects.bulk_create(rows)
+        self.entries = []
 
 
 def _record(
@@ -244,63 +350,34 @@ def _record(
     order: WorkOrder,
     from_state: str,
     now: dt.datetime,
-    *,
-    action: Action | None = None,
-    reason_code: str = "",
-    reason: str = "",
-    public_note: str = "",
-    internal_note: str = "",
-    attachments: Sequence[Any] = (),
-    data: dict[str, Any] | None = None,
-    notices: Iterable[Notice] = (),
-    audit: bool = True,
-    followers: bool = True,
+    **kwargs: Any,
 ) -> WorkOrderEvent:
     """The event, the audit record and the outbox rows of one transition (followers of the
-    order are told of its public updates: a new state or a reply)."""
-    name = action or act.spec.action
-    event = WorkOrderEvent(
-        order=order,
-        at=now,
-        actor=act.user,
-        actor_label=_actor_label(act.actor),
-        acting_organisation_id=act.organisation_id,
-        action=name,
-        from_state=from_state,
-        to_state=order.state,
-        reason_code=reason_code,
-        reason=reason,
-        public_note=public_note,
-        internal_note=internal_note,
-        data=data or {},
-        attachments=list(attachments),
-    )
-    event.save(force_insert=True)
-    if audit:
-        audit_record(
-            actor=act.user if act.user is not None else act.actor or SYSTEM,
-            action=f"work_order.{name}",
-            target=order,
-            reason=reason,
-            data={"from": from_state, "to": order.state, "event": event.pk, **(data or {})},
-        )
-    _write_outbox(order, event, notices, now)
-    if followers and (public_note or order.state != from_state):
-        _write_follower_outbox(order, event, now)
+    order are told of its public updates: a new state or a reply). Keyword arguments as
+    ``_Batch.add``."""
+    batch = _Batch(now)
+    event = batch.add(act, order, from_state, **kwargs)
+    batch.flush()
     return event
 
 
 FOLLOWED_UPDATE = "work_order.followed_update"
 
 
-def _write_follower_outbox(order: WorkOrder, event: WorkOrderEvent, now: dt.datetime) -> None:
+def _follower_rows(
+    order: WorkOrder,
+    event: WorkOrderEvent,
+    followers: Iterable[WorkOrderFollower],
+    now: dt.datetime,
+) -> list[OutboxMessage]:
     """One message per follower of ``order`` for a public update: to the user's inbox, or by
     text message to the contact phone of the duplicate an account-less caller reported
-    (``order`` of the message is that duplicate; ``payload["order"]`` the followed one)."""
+    (``order`` of the message is that duplicate; ``payload["order"]`` the followed one). The
+    reporter following their own order hears of it once, as the reporter."""
     rows = []
-    for follower in WorkOrderFollower.objects.filter(order=order).exclude(
-        user_id__isnull=False, user_id=order.reporter_id or 0
-    ):
+    for follower in followers:
+        if follower.user_id is not None and follower.user_id == (order.reporter_id or 0):
+            continue
         sms = follower.user_id is None
         recipient = f"c{follower.via_order_id}" if sms else f"u{follower.user_id}"
         channel = OutboxChannel.SMS if sms else OutboxChannel.INBOX
@@ -313,7 +390,7 @@ def _write_follower_outbox(order: WorkOrder, event: WorkOrderEvent, now: dt.date
                     "order": order.pk,
                     "reference": order.reference,
                     "action": event.action,
-                    "state": order.state,
+                    "state": event.to_state,
                     "category": order.category_id,
                     "event": event.pk,
                     "via_order": follower.via_order_id,
@@ -327,8 +404,7 @@ def _write_follower_outbox(order: WorkOrder, event: WorkOrderEvent, now: dt.date
                 next_attempt_at=now,
             )
         )
-    if rows:
-        OutboxMessage.objects.bulk_create(rows)
+    return rows
 
 
 def _enter(order: WorkOrder, state: State) -> list[str]:
@@ -393,11 +469,11 @@ def _check_assignees(order: WorkOrder, lead: Organisation, co: list[Organisation
             )
 
 
-def _assign(
-    order: WorkOrder, lead: Organisation, co: list[Organisation], now: dt.datetime
+def _set_assignment(
+    order: WorkOrder, lead: Organisation, policy: SlaPolicy, now: dt.datetime
 ) -> list[str]:
-    """Give the order to ``lead`` (and ``co``) and start a fresh clock from ``now``."""
-    policy = effective_policy(order.category)
+    """Give the order to ``lead`` under ``policy`` with a fresh clock from ``now``, in the
+    dispatched state (not saved); the fields set."""
     deadlines = deadlines_for(policy, now)
     order.lead_organisation = lead
     order.sla_policy = policy
@@ -428,7 +504,14 @@ def _assign(
         "finished_at",
         "suggested_organisation",
     ]
-    fields += _enter(order, State.DISPATCHED)
+    return fields + _enter(order, State.DISPATCHED)
+
+
+def _assign(
+    order: WorkOrder, lead: Organisation, co: list[Organisation], now: dt.datetime
+) -> list[str]:
+    """Give the order to ``lead`` (and ``co``) and start a fresh clock from ``now``."""
+    fields = _set_assignment(order, lead, effective_policy(order.category), now)
     _save(order, fields)
     order.co_handlers.set([o for o in co if o.pk != lead.pk])
     return fields
@@ -584,9 +667,55 @@ def work_order_submit(
         anonymous=anonymous,
         reporter=getattr(reporter, "pk", None),
     )
-    if key and (replay := _replay(actor, key, fingerprint)) is not None:
-        return replay
+    # A retry is recognised by the unique (created_by, idempotency_key) when the order is
+    # written, not by a read before: the first submission costs no extra query. A retry
+    # that would now fail validation (a category withdrawn since) still gets its first order.
+    try:
+        return _register(
+            actor=actor,
+            channel=channel,
+            category=category,
+            description=description,
+            title=title,
+            place=place,
+            point=point,
+            point_system=point_system,
+            anonymous=anonymous,
+            reporter=reporter,
+            contact_name=contact_name,
+            contact_phone=contact_phone,
+            answers=answers,
+            key=key,
+            fingerprint=fingerprint,
+            attachments=attachments,
+            duplicate_hints=duplicate_hints,
+        )
+    except (DomainError, IntegrityError):
+        if key and (replay := _replay(actor, key, fingerprint)) is not None:
+            return replay
+        raise
 
+
+def _register(
+    *,
+    actor: Any,
+    channel: Channel,
+    category: Category,
+    description: str,
+    title: str,
+    place: Place | None,
+    point: LatLng | None,
+    point_system: str,
+    anonymous: bool,
+    reporter: Any,
+    contact_name: str,
+    contact_phone: str,
+    answers: dict[str, Any] | None,
+    key: str,
+    fingerprint: str,
+    attachments: Sequence[Any],
+    duplicate_hints: bool,
+) -> Submitted:
     action = _CHANNEL_ACTION[channel]
     roots = _intake_roots(actor, action)
     if not roots:
@@ -637,13 +766,15 @@ def work_order_submit(
         )
     prepared = [photos.prepare(u) for u in uploads]  # 400 before anything is written
     attachment_ids = [a for a in attachments if not photos.is_upload(a)]
-    cleaned = clean_answers(category, answers)
-    policy = effective_policy(category)
-    route = route_for(category=category, place=place)
+    snapshot = catalogue()
+    cleaned = clean_answers(category, answers, snapshot=snapshot)
+    policy = snapshot.policy_for(category)
+    route = route_for(category=category, place=place, snapshot=snapshot)
     now = clock.now()
     order = WorkOrder(
         category=category,
         place=place,
+        place_path=place.path,
         courtyard=_courtyard_of(place),
         title=_text(title, limit=80) or _title_from(description),
         description=description,
@@ -670,31 +801,37 @@ def work_order_submit(
         routing_rule=route.rule,
         created_at=now,
     )
+    dispatched = route.automatic and route.lead is not None
+    co: list[Organisation] = []
+    if dispatched:
+        # Registered and dispatched by the rule in the same moment: the row is written once,
+        # already dispatched (version 2, as after the claim of a dispatch), and both steps are
+        # recorded as events.
+        assert route.lead is not None
+        _set_assignment(order, route.lead, policy, now)
+        order.version = 2
+        co = [o for o in route.co_handlers if o.pk != route.lead.pk]
     stored: list[photos.StoredFiles] = []
     try:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    order.save(force_insert=True)
-            except IntegrityError:
-                if not key:
-                    raise
-                replay = _replay(actor, key, fingerprint)  # a concurrent retry won the race
-                if replay is None:
-                    raise
-                return replay
-            intake = Act(actor, INTAKE, None, None)
+            order.save(force_insert=True)
+            if co:
+                through = WorkOrder.co_handlers.through
+                through.objects.bulk_create(
+                    [through(workorder_id=order.pk, organisation_id=o.pk) for o in co]
+                )
+            new_files = _store_photos(order, prepared, actor, now, stored)
             notices = _to_reporter(order, "work_order.registered")
             if not route.automatic:
                 notices.append(
                     Notice("work_order.awaiting_dispatch", holders_of="work_order.dispatch")
                 )
-            new_files = _store_photos(order, prepared, actor, now, stored)
-            event = _record(
-                intake,
+            batch = _Batch(now)
+            event = batch.add(
+                Act(actor, INTAKE, None, None),
                 order,
                 "",
-                now,
+                to_state=State.REGISTERED,
                 action=Action.SUBMIT,
                 attachments=[*attachment_ids, *(a.pk for a in new_files)],
                 data={
@@ -705,19 +842,11 @@ def work_order_submit(
                 notices=notices,
                 followers=False,
             )
-            if new_files:
-                Attachment.objects.filter(pk__in=[a.pk for a in new_files]).update(event=event)
-            if route.automatic and route.lead is not None:
-                routed = Act(
-                    SYSTEM, ensure_transition(State.REGISTERED, Action.DISPATCH), None, None
-                )
-                _claim(order, routed.spec, None, now)
-                _assign(order, route.lead, route.co_handlers, now)
-                _record(
-                    routed,
+            if dispatched:
+                batch.add(
+                    Act(SYSTEM, ensure_transition(State.REGISTERED, Action.DISPATCH), None, None),
                     order,
                     State.REGISTERED,
-                    now,
                     data={
                         **_assignment_data(order, route.co_handlers),
                         "automatic": True,
@@ -732,10 +861,14 @@ def work_order_submit(
                     ],
                     followers=False,  # a new order has none
                 )
+            batch.flush()
+            if new_files:
+                Attachment.objects.filter(pk__in=[a.pk for a in new_files]).update(event=event)
     except BaseException:
         for files in stored:
             photos.discard(files)
         raise
+    _prefetched(order, "co_handlers", co)
     hints: list[Any] = []
     if duplicate_hints:
         from sanan.workorders.duplicates import work_order_duplicates
@@ -748,6 +881,15 @@ def work_order_submit(
             exclude=order.pk,
         )
     return Submitted(order, created=True, duplicates=hints)
+
+
+def _prefetched(order: WorkOrder, name: str, objects: list[Any]) -> None:
+    """Tell ``order`` the rows of a relation it was just given (no read to list them)."""
+    related = getattr(order, name).all()  # an unevaluated queryset: no query yet
+    related._result_cache = list(objects)
+    related._prefetch_done = True
+    cache = {**getattr(order, "_prefetched_objects_cache", {}), name: related}
+    order._prefetched_objects_cache = cache  # type: ignore[attr-defined]
 
 
 def _store_photos(

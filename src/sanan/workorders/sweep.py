@@ -26,7 +26,7 @@ from sanan.core import clock
 from sanan.core.errors import DomainError
 from sanan.workorders import services
 from sanan.workorders.models import EscalationLevel, WorkOrder
-from sanan.workorders.services import SYSTEM, Act, Notice, _record, _to_handlers
+from sanan.workorders.services import SYSTEM, Act, Notice, _Batch, _to_handlers
 from sanan.workorders.sla import escalation_time
 from sanan.workorders.state import TRANSITIONS, Action, State
 
@@ -71,8 +71,11 @@ def _target(order: WorkOrder, now: dt.datetime) -> tuple[int, dt.datetime | None
 
 
 def _escalate_batch(rows: list[WorkOrder], now: dt.datetime, result: SweepResult) -> int:
+    """Claim each row whose level changes (a conditional UPDATE per row: the claim), then
+    write the winners' events, notifications and one audit record together."""
     claimed: list[list[int]] = []
     with transaction.atomic():
+        batch = _Batch(now)
         for order in rows:
             seen_level, seen_at = order.escalation_level, order.escalation_at
             level, next_at = _target(order, now)
@@ -105,11 +108,10 @@ def _escalate_batch(rows: list[WorkOrder], now: dt.datetime, result: SweepResult
                     notices.append(
                         Notice("work_order.supervised", holders_of="work_order.supervise")
                     )
-                _record(
+                batch.add(
                     Act(SYSTEM, TRANSITIONS[action], None, None),
                     order,
                     order.state,
-                    now,
                     data={
                         "automatic": True,
                         "stage": order.due_stage,
@@ -127,6 +129,7 @@ def _escalate_batch(rows: list[WorkOrder], now: dt.datetime, result: SweepResult
                     result.supervised += 1
             claimed.append([order.pk, level])
             result.escalated_ids.append(order.pk)
+        batch.flush()
         if claimed:
             audit_record(
                 actor=SYSTEM,
