@@ -54,7 +54,7 @@ def test_card__public_with_posts_commitments_and_qr(org: OrgWorld, client) -> No
     qr = client.get(f"/org/card/{profile.card_token}/qr.svg")
     assert qr.status_code == 200
     assert qr["Content-Type"] == "image/svg+xml"
-    assert b"<svg" in qr.content
+    assert b'<svg xmlns="http://www.w3.org/2000/svg"' in qr.content
     assert client.get("/org/card/nope/").status_code == 404
     api = client.get(f"/api/v1/org/cards/{profile.card_token}/").json()
     assert api["commitments"][0]["title"] == commitment.title

@@ -460,11 +460,16 @@ class Year:
             # few fall behind, and their households show up as "not visited".
             per_week = rng.choice([3, 5, 6, 8, 10])
             day, turn = first_day, 0
+            per_day = per_week / 5
             while day < last_day:
-                if day.weekday() < 5 and rng.random() < per_week / 5:
-                    household = households[turn % len(households)]
-                    turn += 1
-                    self.at(self._moment(rng, day), "visit", commissioner=i, household=household)
+                if day.weekday() < 5:
+                    today = int(per_day) + (rng.random() < per_day - int(per_day))
+                    for _ in range(today):
+                        household = households[turn % len(households)]
+                        turn += 1
+                        self.at(
+                            self._moment(rng, day), "visit", commissioner=i, household=household
+                        )
                 day += dt.timedelta(days=1)
 
     def _plan_events(self, first_day: dt.date, last_day: dt.date) -> None:
