@@ -208,7 +208,7 @@ def card_commitments(profile: MemberProfile) -> list[Commitment]:
 def commitment_list(*, user: Any) -> QuerySet[Commitment]:
     return (
         Commitment.objects.filter(related_q(user))
-        .select_related("member", "place")
+        .select_related("member", "member__member_profile", "place")
         .annotate(comment_count=Count("comments"))
     )
 
