@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "sanan.notifications",
     "sanan.open311",
     "sanan.hotline",
+    "sanan.triage",
 ]
 
 MIDDLEWARE = [

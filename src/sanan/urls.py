@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("sanan.notifications.api_urls")),
     path("", include("sanan.organisation.api_urls")),
     path("", include("sanan.hotline.api_urls")),
+    path("", include("sanan.triage.api_urls")),
 ]
 
 urlpatterns = [
@@ -40,6 +41,7 @@ urlpatterns = [
     path("org/", include("sanan.organisation.urls")),
     path("open311/", include("sanan.open311.urls")),
     path("hotline/", include("sanan.hotline.urls")),
+    path("triage/", include("sanan.triage.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -69,13 +69,18 @@ _ORG_MANAGE = {"visit.view", "organisation.manage"}
 _HOTLINE_READ = {"hotline.view"}
 _HOTLINE_DESK = _HOTLINE_READ | {"hotline.take", "knowledge.manage"}
 
+# Triage: category suggestions for staff who register orders; the routing suggestion and
+# the clusters of possible repeats for the desk.
+_TRIAGE_FIELD = {"triage.suggest"}
+_TRIAGE_DESK = {"triage.suggest", "triage.review"}
+
 # Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT),
     Role.COMMISSIONER: frozenset(
-        _STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD | _ORG_FIELD
+        _STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD | _ORG_FIELD | _TRIAGE_FIELD
     ),
-    Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD),
+    Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD | _TRIAGE_FIELD),
     Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER),
     Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),
     Role.COMMITTEE: frozenset(_STAFF | _REGISTRY_READ | {"work_order.view"} | _ORG_MANAGE),
@@ -85,6 +90,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _ORDER_DESK
         | _ORG_OVERSEE
         | _HOTLINE_DESK
+        | _TRIAGE_DESK
         | {"place.edit", "user.view", "pii.reveal"}
     ),
     Role.LEADER: frozenset(
@@ -94,6 +100,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _ORDER_LEAD
         | _ORG_MANAGE
         | _HOTLINE_READ
+        | _TRIAGE_DESK
         | {"user.view", "audit.view", "pii.reveal"}
     ),
     Role.ADMIN: frozenset(
@@ -103,6 +110,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _ORG_MANAGE
         | _ORG_FIELD
         | _HOTLINE_DESK
+        | _TRIAGE_DESK
         | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
 }

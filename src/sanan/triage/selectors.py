@@ -1,0 +1,245 @@
+"""Reads of the triage app: category suggestions, the routing suggestion with its reason, and
+clusters of orders that may report the same problem.
+
+Each takes the acting user. Suggestions need ``triage.suggest`` somewhere (staff at a desk or
+in the courtyards); the routing suggestion and the clusters need ``triage.review`` over the
+place (the dispatcher's desk).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from sanan.accounts.permissions import permissions_for
+from sanan.core import clock
+from sanan.core.errors import NotFound, PermissionDenied
+from sanan.places.models import Place
+from sanan.triage.model import Suggestion, current_model
+from sanan.workorders.duplicates import SIMILARITY_THRESHOLD, category_family_path, similarity
+from sanan.workorders.models import Category, WorkOrder
+from sanan.workorders.routing import route_for
+from sanan.workorders.state import OPEN_STATES
+
+CLUSTER_WINDOW_DAYS = 14
+CLUSTER_CANDIDATES = 2000  # the most recent open orders compared in one run
+
+
+def require_suggest(user: Any) -> None:
+    if not permissions_for(user).has("triage.suggest"):
+        raise PermissionDenied("triage.forbidden", _("Category suggestions are for staff."))
+
+
+# --- category suggestion ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    code: str
+    confidence: float
+    category: Category | None  # None: the code is not (or no longer) in the category table
+
+    @property
+    def name(self) -> str:
+        return self.category.name if self.category else self.code
+
+    @property
+    def percent(self) -> int:
+        return round(self.confidence * 100)
+
+
+@dataclass(frozen=True)
+class TriageSuggestion:
+    choices: list[CategoryChoice]  # level 1, best first
+    level2: CategoryChoice | None
+    raw: Suggestion
+
+    @property
+    def best(self) -> CategoryChoice | None:
+        return self.choices[0] if self.choices else None
+
+    @property
+    def category(self) -> Category | None:
+        """The most specific suggested category: level 2 when it is likely, else level 1."""
+        if self.level2 and self.level2.category and self.level2.confidence >= 0.5:
+            return self.level2.category
+        return self.best.category if self.best else None
+
+
+def triage_suggest(*, user: Any, text: str) -> TriageSuggestion:
+    require_suggest(user)
+    raw = current_model().suggest(text)
+    codes = [s.code for s in raw.level1] + ([raw.level2.code] if raw.level2 else [])
+    by_code = {c.code: c for c in Category.objects.filter(code__in=codes, active=True)}
+    choices = [CategoryChoice(s.code, s.confidence, by_code.get(s.code)) for s in raw.level1]
+    level2 = None
+    if raw.level2:
+        level2 = CategoryChoice(
+            raw.level2.code, raw.level2.confidence, by_code.get(raw.level2.code)
+        )
+    return TriageSuggestion(choices, level2, raw)
+
+
+# --- routing suggestion ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteSuggestion:
+    category: Category
+    place: Place
+    lead: Any  # Organisation | None
+    co_handlers: list[Any]
+    automatic: bool
+    reason_code: str  # "rule", "backstop", "no_rule" (as workorders.routing.Route.reason)
+    reason: str  # in words, for the dispatcher
+
+
+def _route_reason(route: Any, category: Category, place: Place) -> str:
+    rule = route.rule
+    if rule is None:
+        return _(
+            "No rule of the routing directory covers %(category)s in %(place)s, and no place "
+            "above it has a backstop owner: choose the department by hand."
+        ) % {"category": category.name, "place": place.name}
+    rule_category = rule.category.name if rule.category else ""
+    if route.automatic:
+        return _(
+            "The routing directory sends %(rule_category)s in %(rule_place)s to "
+            "%(organisation)s (the most specific rule for %(category)s here)."
+        ) % {
+            "rule_category": rule_category,
+            "rule_place": rule.place.name,
+            "organisation": route.lead.name,
+            "category": category.name,
+        }
+    return _(
+        "No rule names %(category)s here; %(organisation)s is the backstop owner of "
+        "%(rule_place)s, the nearest place above that has one."
+    ) % {"category": category.name, "organisation": route.lead.name, "rule_place": rule.place.name}
+
+
+def triage_route_suggestion(*, user: Any, category: Category, place: Place) -> RouteSuggestion:
+    """Which department the routing directory proposes for (category, place), and why."""
+    perms = permissions_for(user)
+    if not perms.can_see(place):
+        raise NotFound("not_found", _("No such place."))
+    if not perms.can("triage.review", place):
+        raise PermissionDenied("triage.forbidden", _("Only the desk sees routing suggestions."))
+    route = route_for(category=category, place=place)
+    return RouteSuggestion(
+        category=category,
+        place=place,
+        lead=route.lead,
+        co_handlers=list(route.co_handlers),
+        automatic=route.automatic,
+        reason_code=route.reason,
+        reason=_route_reason(route, category, place),
+    )
+
+
+# --- duplicate clusters ----------------------------------------------------------------------
+
+
+@dataclass
+class DuplicateCluster:
+    orders: list[WorkOrder]  # oldest first
+    score: float  # the weakest link that holds the cluster together
+    pairs: list[tuple[int, int, float]] = field(default_factory=list)
+
+    @property
+    def target(self) -> WorkOrder:
+        """The suggested order to keep: the first report (its reporter has waited longest);
+        the others are merged into it."""
+        return self.orders[0]
+
+    @property
+    def to_merge(self) -> list[WorkOrder]:
+        return self.orders[1:]
+
+    @property
+    def channels(self) -> list[str]:
+        return sorted({o.channel for o in self.orders})
+
+    @property
+    def across_channels(self) -> bool:
+        return len(self.channels) > 1
+
+    @property
+    def percent(self) -> int:
+        return round(self.score * 100)
+
+
+def _find(parent: dict[int, int], x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def triage_duplicate_clusters(
+    *,
+    user: Any,
+    days: int = CLUSTER_WINDOW_DAYS,
+    threshold: float = SIMILARITY_THRESHOLD,
+    place: Place | None = None,
+) -> list[DuplicateCluster]:
+    """Open orders the user may review that may report one problem: same courtyard, same
+    category family (level 2, see ``workorders.duplicates``), text alike (character-bigram
+    Dice ≥ ``threshold``), registered within ``days`` of each other and of today. Clusters
+    are joined through their links (A like B, B like C), largest and closest first."""
+    perms = permissions_for(user)
+    since = clock.now() - dt.timedelta(days=days)
+    qs = perms.filter(
+        WorkOrder.objects.filter(
+            state__in=OPEN_STATES,
+            parent__isnull=True,
+            courtyard__isnull=False,
+            created_at__gte=since,
+        ),
+        "triage.review",
+        "place",
+    )
+    if place is not None:
+        qs = qs.filter(place__path__startswith=place.path)
+    orders = list(
+        qs.select_related("category", "courtyard").order_by("-created_at", "-id")[
+            :CLUSTER_CANDIDATES
+        ]
+    )
+    groups: dict[tuple[int, str], list[WorkOrder]] = defaultdict(list)
+    for order in orders:
+        assert order.courtyard_id is not None
+        groups[(order.courtyard_id, category_family_path(order.category))].append(order)
+    window = dt.timedelta(days=days)
+    clusters: list[DuplicateCluster] = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        texts = {o.pk: f"{o.title} {o.description}" for o in members}
+        parent = {o.pk: o.pk for o in members}
+        links: list[tuple[int, int, float]] = []
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if abs(a.created_at - b.created_at) > window:
+                    continue
+                score = similarity(texts[a.pk], texts[b.pk])
+                if score >= threshold:
+                    links.append((a.pk, b.pk, round(score, 3)))
+                    parent[_find(parent, a.pk)] = _find(parent, b.pk)
+        by_root: dict[int, list[WorkOrder]] = defaultdict(list)
+        for o in members:
+            by_root[_find(parent, o.pk)].append(o)
+        for group in by_root.values():
+            if len(group) < 2:
+                continue
+            ids = {o.pk for o in group}
+            pairs = [link for link in links if link[0] in ids]
+            group.sort(key=lambda o: (o.created_at, o.pk))
+            score = min(p[2] for p in pairs)
+            clusters.append(DuplicateCluster(group, score, pairs))
+    clusters.sort(key=lambda c: (-len(c.orders), -c.score, c.target.pk))
+    return clusters

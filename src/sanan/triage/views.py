@@ -1,0 +1,106 @@
+"""Pages and HTMX partials of the triage app (mounted at /triage/).
+
+- ``/triage/suggest/`` (POST ``text``): the category suggestion fragment for intake forms;
+  the text travels in the body, never in the URL;
+- ``/triage/route/?category=&place=``: the routing suggestion with its reason;
+- ``/triage/duplicates/``: clusters of open orders that may report the same problem, with
+  the suggested merge (the merge itself is done on the order's page);
+- ``/triage/``: the desk page that shows all three (try a text, see the clusters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from sanan.accounts.permissions import permissions_for
+from sanan.core.errors import DomainError, NotFound
+from sanan.places.models import Place
+from sanan.triage.model import current_model
+from sanan.triage.selectors import (
+    CLUSTER_WINDOW_DAYS,
+    require_suggest,
+    triage_duplicate_clusters,
+    triage_route_suggestion,
+    triage_suggest,
+)
+from sanan.workorders.models import Category
+
+MAX_WINDOW_DAYS = 90
+
+
+def _int(value: Any) -> int | None:
+    raw = str(value or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+def _forbidden(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return render(request, "403.html", {"message": error.message}, status=error.status_code)
+
+
+@login_required
+@require_POST
+def suggest(request: HttpRequest) -> HttpResponse:
+    """The suggestion fragment for the text typed so far."""
+    try:
+        suggestion = triage_suggest(user=request.user, text=str(request.POST.get("text", "")))
+    except DomainError as error:
+        return _forbidden(request, error)
+    return render(
+        request,
+        "triage/_suggestion.html",
+        {"suggestion": suggestion, "target": str(request.POST.get("target", ""))[:40]},
+    )
+
+
+@login_required
+@require_GET
+def route(request: HttpRequest) -> HttpResponse:
+    """The routing suggestion for a category in a place."""
+    category = Category.objects.filter(pk=_int(request.GET.get("category")) or 0).first()
+    place = Place.objects.filter(pk=_int(request.GET.get("place")) or 0).first()
+    if category is None or place is None:
+        return render(request, "triage/_route.html", {"route": None})
+    try:
+        suggestion = triage_route_suggestion(user=request.user, category=category, place=place)
+    except NotFound:
+        raise Http404 from None
+    except DomainError as error:
+        return _forbidden(request, error)
+    return render(request, "triage/_route.html", {"route": suggestion})
+
+
+def _clusters_context(request: HttpRequest) -> dict[str, Any]:
+    days = min(_int(request.GET.get("days")) or CLUSTER_WINDOW_DAYS, MAX_WINDOW_DAYS)
+    clusters = triage_duplicate_clusters(user=request.user, days=days)
+    return {"clusters": clusters, "days": days}
+
+
+@login_required
+@require_GET
+def duplicates(request: HttpRequest) -> HttpResponse:
+    if not permissions_for(request.user).has("triage.review"):
+        raise Http404
+    context = _clusters_context(request)
+    htmx = request.headers.get("HX-Request") == "true"
+    template = "triage/_clusters.html" if htmx else "triage/duplicates.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def desk(request: HttpRequest) -> HttpResponse:
+    """Try the suggestion on a text; the clusters of the last fortnight below it."""
+    try:
+        require_suggest(request.user)
+    except DomainError as error:
+        return _forbidden(request, error)
+    perms = permissions_for(request.user)
+    context: dict[str, Any] = {"model": current_model().meta, "clusters": None}
+    if perms.has("triage.review"):
+        context.update(_clusters_context(request))
+    return render(request, "triage/desk.html", context)
