@@ -431,7 +431,7 @@ class Year:
         if "b" in self.parts:
             rng = self.rngs["b"]
             for i in range(len(self.butlers)):
-                per_month = rng.choice([2, 3, 4, 6, 8])
+                per_month = rng.choice([1, 2, 2, 3, 4])
                 day = first_day
                 while day < last_day:
                     if rng.random() < per_month / 30:
@@ -665,7 +665,7 @@ class Year:
             signin_token=f"{rng.getrandbits(64):016x}",
         )
         self.count("events")
-        keen = 0.8 if kind == "flag_raising" else 0.45
+        keen = 0.6 if kind == "flag_raising" else 0.3
         for who in range(len(self.people)):
             r = rng.random()
             if r < keen:
