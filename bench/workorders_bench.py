@@ -78,9 +78,40 @@ houses = list(Place.objects.filter(kind="house").order_by("code").values_list("p
 cats = [c.pk for c in Category.objects.filter(depth=2, questions__isnull=True).order_by("path")]
 print("SETUP=" + json.dumps({"token": token.key, "houses": houses, "categories": cats}))
 """
+# The cost of one submission without the HTTP server and without the load generator: the same
+# request through the DRF test client in one process, CPU time (``time.process_time``, which
+# other processes on the machine do not inflate the way they inflate wall-clock time) and
+# queries per order.
+CPU_CODE = """
+import json, time, uuid
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+setup = json.loads(SETUP)
+settings.ALLOWED_HOSTS = ["*"]
+client = APIClient()
+client.credentials(HTTP_AUTHORIZATION="Token " + setup["token"])
+houses, cats = setup["houses"], setup["categories"]
+def post(i):
+    body = {"category": cats[i % len(cats)], "place": houses[i * 17 % len(houses)],
+            "description": "路灯不亮了，第%d次" % i, "channel": "api"}
+    r = client.post("/api/v1/orders/", data=json.dumps(body), content_type="application/json",
+                    HTTP_IDEMPOTENCY_KEY="bench-cpu-" + uuid.uuid4().hex)
+    assert r.status_code == 201, r.content
+for i in range(10):
+    post(i)
+with CaptureQueriesContext(connection) as q:
+    post(10)
+n = 100
+t0 = time.process_time()
+for i in range(n):
+    post(100 + i)
+print("CPU=" + json.dumps({"ms": (time.process_time() - t0) / n * 1000, "queries": len(q), "n": n}))
+"""
 COUNT_CODE = """
 from sanan.workorders.models import WorkOrder
-print("COUNT=%d" % WorkOrder.objects.count())
+print("COUNT=%d" % WorkOrder.objects.filter(idempotency_key__startswith="bench-").count())
 """
 
 
@@ -187,6 +218,9 @@ class IntakeResult:
     created: int
     in_db: int
     statuses: dict[str, int]
+    cpu_ms: float
+    queries: int
+    cpu_n: int
 
 
 def run_intake(args: argparse.Namespace) -> IntakeResult:
@@ -230,6 +264,10 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
         server.wait(timeout=30)
         counted = re.search(r"COUNT=(\d+)", _sanan(env, "shell", "-c", COUNT_CODE))
         in_db = int(counted.group(1)) if counted else -1
+        say("intake: CPU time per order in one process …")
+        cpu_out = _sanan(env, "shell", "-c", f"SETUP = {setup!r}\n{CPU_CODE}")
+        cpu_found = re.search(r"^CPU=(.*)$", cpu_out, re.MULTILINE)
+        cpu = json.loads(cpu_found.group(1)) if cpu_found else {}
         lat = load["latencies"]
         statuses = load["statuses"]
         errors = sum(v for k, v in statuses.items() if k != "201")
@@ -246,6 +284,9 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
             created=load["created"],
             in_db=in_db,
             statuses=statuses,
+            cpu_ms=float(cpu.get("ms", float("nan"))),
+            queries=int(cpu.get("queries", -1)),
+            cpu_n=int(cpu.get("n", 0)),
         )
     finally:
         if server is not None and server.poll() is None:
@@ -435,7 +476,11 @@ def main(argv: list[str] | None = None) -> int:
         ))  # fmt: skip
         notes.append(
             f"Intake: {r.created:,} orders answered 201 (warm-up included) and {r.in_db:,} are "
-            "in the database afterwards."
+            f"in the database afterwards. One submission in one process (DRF test client, "
+            f"{r.cpu_n} orders, `time.process_time`): **{r.cpu_ms:.1f} ms of CPU and "
+            f"{r.queries} queries per order**; two cores at that cost allow at most about "
+            f"{2000 / r.cpu_ms:,.0f} orders/s before the server, the HTTP parsing and the load "
+            "generator take their share."
         )
     if args.only in (None, "board", "sweep", "scale"):
         runs = [(e, False) for e in args.engines.split(",") if e]
