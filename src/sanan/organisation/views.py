@@ -340,6 +340,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "organisation/visit_detail.html",
         {
             "visit": visit,
+            "house": Place.objects.filter(path=visit.place.path[: -Place.steplen]).first(),
             "categories": _categories(),
             "can_record": permissions_for(request.user).can(services.RECORD_VISIT, visit.place),
         },
