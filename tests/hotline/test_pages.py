@@ -201,3 +201,16 @@ def test_home__desk_link_for_the_dispatcher_trend_for_the_leader(desk: Desk, web
     assert 'data-testid="hotline-desk-link"' in web_as(desk.wo.dispatcher).get("/").content.decode()
     home = web_as(desk.wo.leader).get("/").content.decode()
     assert 'data-testid="hotline-statistics-link"' in home
+
+
+def test_desk__enter_without_an_outcome__looks_up_and_saves_nothing(
+    desk: Desk, web_as: Web
+) -> None:
+    response = _post_call(web_as(desk.wo.dispatcher), desk, outcome="", kb_q="停水")
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    html = response.content.decode()  # type: ignore[attr-defined]
+    assert 'data-testid="caller-recognised"' in html
+    assert desk.water.question in html
+    assert desk.garbage.question not in html
+    assert "问垃圾几点收" in html  # what was typed stays
+    assert CallRecord.objects.count() == 0

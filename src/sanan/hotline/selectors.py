@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from sanan.accounts.permissions import get_visible_or_404, permissions_for
 from sanan.core import clock
@@ -197,14 +198,20 @@ def hotline_trend(*, user: Any, months: int = 12, end: dt.date | None = None) ->
         )
     trend.by_category = sorted(
         (
-            TrendRow(root_names.get(code, "—"), [counts.get(m, 0) for m in month_list])
+            TrendRow(
+                root_names.get(code) or str(_("No category")),
+                [counts.get(m, 0) for m in month_list],
+            )
             for code, counts in by_cat.items()
         ),
         key=lambda row: (-row.total, row.label),
     )
     trend.by_courtyard = sorted(
         (
-            TrendRow(names.get(pk, "—") if pk else "—", [counts.get(m, 0) for m in month_list])
+            TrendRow(
+                names.get(pk, "") if pk else str(_("The community as a whole")),
+                [counts.get(m, 0) for m in month_list],
+            )
             for pk, counts in by_yard.items()
         ),
         key=lambda row: (-row.total, row.label),

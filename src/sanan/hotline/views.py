@@ -29,7 +29,7 @@ from sanan.core import clock
 from sanan.core.errors import DomainError
 from sanan.hotline import selectors, services
 from sanan.hotline.forms import CallForm, KnowledgeForm
-from sanan.hotline.models import MANAGE_KNOWLEDGE, TAKE, VIEW, CallType, Outcome
+from sanan.hotline.models import MANAGE_KNOWLEDGE, TAKE, VIEW, CallType
 from sanan.places.models import Place
 from sanan.registry.models import Resident
 from sanan.workorders.callers import caller_lookup
@@ -122,7 +122,12 @@ def desk(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {}
     if request.method == "POST":
         form = _call_form(request, request.POST)
-        if form.is_valid():
+        refresh = not request.POST.get("outcome")  # Enter or "look up": show, save nothing
+        if refresh:
+            form = _call_form(request, None, **{
+                k: request.POST.get(k) for k in form.fields if request.POST.get(k)
+            })  # fmt: skip
+        elif form.is_valid():
             d = form.cleaned_data
             resident = _resident(user, d.get("resident"))
             started = d.get("started_at") or now
@@ -135,7 +140,7 @@ def desk(request: HttpRequest) -> HttpResponse:
                     actor=user,
                     call_type=d["call_type"],
                     summary=d["summary"],
-                    outcome=d.get("outcome") or Outcome.NOTED,
+                    outcome=d["outcome"],
                     place=d["place"],
                     phone=d.get("phone", ""),
                     resident=resident,

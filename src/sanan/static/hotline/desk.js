@@ -34,6 +34,35 @@
     if (el.scrollIntoView) el.scrollIntoView({block: "center"});
   });
 
+  // Enter in a one-line field never ends the call: in the search box it moves to the answers.
+  form.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Enter" || ev.isComposing || ev.keyCode === 229) return;
+    var t = ev.target;
+    if (t.tagName !== "INPUT" || t.type === "submit") return;
+    ev.preventDefault();
+    if (t.id === "kb-q") {
+      var first = form.querySelector("#kb-hits input[name=knowledge]:checked") ||
+        form.querySelector("#kb-hits input[name=knowledge]");
+      if (first) first.focus();
+    }
+  });
+
+  // The chosen answer stays chosen when the list is searched again; a single hit is chosen.
+  var chosenAnswer = "";
+  form.addEventListener("change", function (ev) {
+    if (ev.target.name === "knowledge") chosenAnswer = ev.target.value;
+  });
+  function swapped(ev) {
+    return (ev.detail && ev.detail.target && ev.detail.target.id) || (ev.target && ev.target.id);
+  }
+  document.body.addEventListener("htmx:afterSettle", function (ev) {
+    if (swapped(ev) !== "kb-hits") return;
+    var hits = form.querySelectorAll("#kb-hits input[name=knowledge]");
+    var keep = Array.prototype.filter.call(hits, function (h) { return h.value === chosenAnswer; })[0];
+    if (keep) keep.checked = true;
+    else if (hits.length === 1) { hits[0].checked = true; chosenAnswer = hits[0].value; }
+  });
+
   function useResident(radio) {
     var place = radio && radio.getAttribute("data-place");
     var select = document.getElementById("id_place");
@@ -42,7 +71,7 @@
   form.addEventListener("change", function (ev) {
     if (ev.target.name === "resident") useResident(ev.target);
   });
-  document.body.addEventListener("htmx:afterSwap", function (ev) {
-    if (ev.target.id === "caller") useResident(form.querySelector("input[name=resident]:checked"));
+  document.body.addEventListener("htmx:afterSettle", function (ev) {
+    if (swapped(ev) === "caller") useResident(form.querySelector("input[name=resident]:checked"));
   });
 })();
