@@ -28,6 +28,7 @@ from sanan.organisation.models import (
     MemberProfile,
     Membership,
     Organisation,
+    OrganisationKind,
     Post,
     PostType,
     RedButler,
@@ -63,6 +64,12 @@ class ChartNode:
     members: list[Membership]
     children: list[ChartNode] = field(default_factory=list)
 
+    @property
+    def term(self) -> str:
+        """The term most of the members serve in (shown once, at the top)."""
+        names = [m.term.name for m in self.members if m.term is not None]
+        return max(set(names), key=names.count) if names else ""
+
 
 def organisation_chart(*, user: Any, kinds: list[str] | None = None) -> list[ChartNode]:
     """The organisations around the user's places as a tree (parents first), each with its
@@ -87,10 +94,28 @@ def organisation_chart(*, user: Any, kinds: list[str] | None = None) -> list[Cha
         for o in orgs
     }
     roots: list[ChartNode] = []
-    for o in orgs:
+    for o in sorted(orgs, key=lambda o: (KIND_RANK.get(o.kind, 99), o.name)):
         parent = nodes.get(o.parent_id) if o.parent_id else None
         (parent.children if parent else roots).append(nodes[o.pk])
     return roots
+
+
+# The chart reads from the Party committee down; departments and outside units come last.
+KIND_RANK: dict[str, int] = {
+    kind: i
+    for i, kind in enumerate(
+        [
+            OrganisationKind.PARTY_COMMITTEE,
+            OrganisationKind.PARTY_BRANCH,
+            OrganisationKind.RESIDENTS_COMMITTEE,
+            OrganisationKind.SELF_MANAGEMENT,
+            OrganisationKind.GROUP,
+            OrganisationKind.DEPARTMENT,
+            OrganisationKind.UNIT,
+        ]
+    )
+}
+SERVICE_KINDS = frozenset({OrganisationKind.DEPARTMENT, OrganisationKind.UNIT})
 
 
 def organisation_get_for(*, user: Any, pk: Any) -> Organisation:

@@ -68,11 +68,13 @@ def _error(request: HttpRequest, exc: DomainError) -> None:
 @require_GET
 def chart(request: HttpRequest) -> HttpResponse:
     perms = permissions_for(request.user)
+    nodes = selectors.organisation_chart(user=request.user)
     return render(
         request,
         "organisation/chart.html",
         {
-            "nodes": selectors.organisation_chart(user=request.user),
+            "nodes": [n for n in nodes if n.organisation.kind not in selectors.SERVICE_KINDS],
+            "services": [n for n in nodes if n.organisation.kind in selectors.SERVICE_KINDS],
             "today": clock.today(),
             "can_manage": perms.has(MANAGE),
         },
