@@ -155,6 +155,8 @@ def _page(view: Any, request: Request, qs: Any, serializer: Any) -> Response:
 
 
 class CallListApi(GenericAPIView):
+    queryset = CallRecord.objects.none()  # the schema's model; rows come from the selectors
+
     @extend_schema(
         summary="Hotline calls 连心热线来电",
         parameters=[OpenApiParameter("outcome", str), OpenApiParameter("call_type", str)],
@@ -262,6 +264,8 @@ class TrendApi(APIView):
 
 
 class KnowledgeListApi(GenericAPIView):
+    queryset = KnowledgeEntry.objects.none()  # the schema's model; rows come from the selectors
+
     @extend_schema(
         summary="Knowledge base: questions and answers of the desk",
         parameters=[OpenApiParameter("q", str), OpenApiParameter("retired", bool)],
