@@ -214,3 +214,14 @@ def test_desk__enter_without_an_outcome__looks_up_and_saves_nothing(
     assert desk.garbage.question not in html
     assert "问垃圾几点收" in html  # what was typed stays
     assert CallRecord.objects.count() == 0
+
+
+def test_desk__duration_from_the_first_key_to_the_end_of_the_call(desk: Desk, web_as: Web) -> None:
+    # desk.js puts the browser's time of the first key typed (ISO, UTC) into started_at
+    response = _post_call(
+        web_as(desk.wo.dispatcher), desk, outcome="noted", started_at="2026-11-25T01:58:00.000Z"
+    )
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    call = CallRecord.objects.get()
+    assert call.duration_seconds == 120
+    assert call.started_at == dt.datetime(2026, 11, 25, 1, 58, tzinfo=dt.UTC)

@@ -192,6 +192,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         "shortcuts_data": [{"key": k["key"], "target": k["target"]} for k in SHORTCUTS],
         "callbacks_due": len(selectors.callbacks_due(user=user)),
         "call_types": CallType.choices,
+        "fresh": request.method == "GET",  # the call starts with its first key (desk.js)
     }
     return render(request, "hotline/desk.html", context, status=status)
 

@@ -1,7 +1,8 @@
 // Keyboard shortcuts of the hotline desk, as on the call-taker's order form: Alt+<key> (Option
 // on a Mac) moves to a part of the desk or presses an end-of-call button. Keys pressed while an
 // input method is composing (Chinese pinyin, wubi…) are never taken: the IME gets them.
-// Choosing a recognised resident moves the courtyard to theirs.
+// Choosing a recognised resident moves the courtyard to theirs; the call's start is the first
+// key typed for it.
 (function () {
   "use strict";
   var data = document.getElementById("hl-shortcuts");
@@ -32,6 +33,13 @@
     }
     el.focus();
     if (el.scrollIntoView) el.scrollIntoView({block: "center"});
+  });
+
+  // The call starts with the first key typed for it, not when the page was opened.
+  var started = form.hasAttribute("data-fresh") && form.querySelector("input[name=started_at]");
+  form.addEventListener("input", function once() {
+    if (started) started.value = new Date().toISOString();
+    form.removeEventListener("input", once);
   });
 
   // Enter in a one-line field never ends the call: in the search box it moves to the answers.
