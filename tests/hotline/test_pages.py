@@ -117,6 +117,7 @@ def test_callbacks_page__due_then_called_back(desk: Desk, web_as: Web) -> None:
     )  # fmt: skip
     assert response.status_code == 302  # type: ignore[attr-defined]
     call = CallRecord.objects.get()
+    assert 'data-testid="called-back"' in client.get(f"/hotline/calls/{call.pk}/").content.decode()
     page = client.get("/hotline/callbacks/").content.decode()
     assert page.count('data-testid="callback-row"') == 1
     assert "137****5678" in page

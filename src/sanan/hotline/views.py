@@ -252,7 +252,8 @@ def calls(request: HttpRequest) -> HttpResponse:
 @login_required
 def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     call = selectors.call_get_for(user=request.user, pk=pk)
-    return render(request, "hotline/call.html", {"call": call})
+    can_take = permissions_for(request.user).can(TAKE, call)
+    return render(request, "hotline/call.html", {"call": call, "can_take": can_take})
 
 
 @login_required
