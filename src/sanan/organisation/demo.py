@@ -11,7 +11,8 @@ What it adds (``core.demo`` made the places, the desk and the first two commissi
   all 55 courtyards — assigning them grants their scoped commissioner role;
 * a public card for every member, and a year of commitments (published, most fulfilled with
   evidence, some late, some still open or overdue) with residents' comments;
-* when the registry has households: a year of the commissioners' visits to households, some
+* when the registry has households (the year needs the people it happens to; without the
+  registry there is no history): a year of the commissioners' visits to households, some
   diligent and some not (so some households go unvisited for months), with the problems found:
   solved on the spot, noted, or made a work order through ``work_order_submit`` (commissioner's
   discovery) that the desk and the housing department then handle through the work-order
@@ -743,16 +744,16 @@ def build_organisation_demo(
         _add_logins(structure, butlers, logins)
     from sanan.registry.models import Household
 
+    # The year needs the people it happens to: without the registry (``--no-registry``, the
+    # test fixtures) the demo has its organisation, posts and cards, and no history.
     parts = set()
-    if not Commitment.objects.filter(code__startswith="demo-k-").exists():
-        parts.add("k")
-    if (
-        Household.objects.filter(place__path__startswith=area.path).exists()
-        and not Visit.objects.filter(code__startswith="demo-v-").exists()
-    ):
-        parts.add("v")
-    if not Event.objects.filter(code__startswith="demo-e-").exists():
-        parts |= {"b", "e"}
+    if Household.objects.filter(place__path__startswith=area.path).exists():
+        if not Commitment.objects.filter(code__startswith="demo-k-").exists():
+            parts.add("k")
+        if not Visit.objects.filter(code__startswith="demo-v-").exists():
+            parts.add("v")
+        if not Event.objects.filter(code__startswith="demo-e-").exists():
+            parts |= {"b", "e"}
     if parts:
         year = Year(structure, seed, end, parts, butlers)
         year.plan()
