@@ -118,6 +118,7 @@ def test_callbacks_page__due_then_called_back(desk: Desk, web_as: Web) -> None:
     assert response.status_code == 302  # type: ignore[attr-defined]
     call = CallRecord.objects.get()
     assert 'data-testid="called-back"' in client.get(f"/hotline/calls/{call.pk}/").content.decode()
+    assert '<strong class="hl-count">1</strong>' in client.get("/hotline/").content.decode()
     page = client.get("/hotline/callbacks/").content.decode()
     assert page.count('data-testid="callback-row"') == 1
     assert "137****5678" in page

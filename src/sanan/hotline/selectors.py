@@ -45,6 +45,14 @@ def callbacks_due(*, user: Any) -> list[CallRecord]:
     return calls
 
 
+def callbacks_due_count(*, user: Any) -> int:
+    return (
+        CallRecord.objects.visible_to(user)
+        .filter(outcome=Outcome.CALLBACK, callback_done_at__isnull=True)
+        .count()
+    )
+
+
 def desk_places(*, user: Any) -> tuple[list[Place], list[Place]]:
     """(the places a call can be about: the call-taker's communities first, then their
     courtyards)."""

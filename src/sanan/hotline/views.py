@@ -190,7 +190,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         "form": form,
         "shortcuts": SHORTCUTS,
         "shortcuts_data": [{"key": k["key"], "target": k["target"]} for k in SHORTCUTS],
-        "callbacks_due": len(selectors.callbacks_due(user=user)),
+        "callbacks_due": selectors.callbacks_due_count(user=user),
         "call_types": CallType.choices,
         "fresh": request.method == "GET",  # the call starts with its first key (desk.js)
     }
