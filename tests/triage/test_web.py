@@ -14,7 +14,12 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from sanan.accounts.models import User
-from sanan.triage.selectors import triage_duplicate_clusters, triage_route_suggestion
+from sanan.triage.selectors import (
+    triage_duplicate_clusters,
+    triage_hotspots,
+    triage_monthly_volume,
+    triage_route_suggestion,
+)
 from sanan.workorders import services
 from sanan.workorders.models import Category
 from sanan.workorders.routing import routing_rule_create
@@ -126,7 +131,7 @@ def test_triage__route__rule_backstop_or_none_with_the_reason(wo: OrderWorld,
     unruled = triage_route_suggestion(user=wo.dispatcher, category=pests, place=yard)
     if unruled.reason_code == "no_rule":
         assert unruled.lead is None
-        assert "by hand" in unruled.reason
+        assert pests.name in unruled.reason
         routing_rule_create(actor=wo.admin, place=wo.community, lead_organisation=wo.housing,
                             backstop=True)  # fmt: skip
         unruled = triage_route_suggestion(user=wo.dispatcher, category=pests, place=yard)
@@ -208,3 +213,49 @@ def test_triage__clusters__outside_the_window_are_not_joined(wo: OrderWorld) -> 
         wo.submit(description="A1号门口的路灯不亮了")
         assert triage_duplicate_clusters(user=wo.dispatcher) == []
         assert len(triage_duplicate_clusters(user=wo.dispatcher, days=30)) == 1
+
+
+# --- hotspots and trends ------------------------------------------------------------------
+
+
+def test_triage__hotspots__courtyard_and_category_against_the_period_before(
+    wo: OrderWorld, web_as: Web
+) -> None:
+    from tests.workorders.world import WEDNESDAY_10
+
+    with time_machine.travel(WEDNESDAY_10 - dt.timedelta(weeks=5), tick=False):
+        wo.submit(description="路灯坏了")  # the period before, and last month
+    for text in ["A1号门口的路灯不亮了", "路面有个大坑", "楼道灯坏了"]:
+        wo.submit(description=text)
+    services.work_order_submit(
+        actor=wo.dispatcher, channel="hotline", category=wo.water_outage,
+        description="停水了", place=wo.world.house_b, contact_name="李",
+        contact_phone="13912345678",
+        answers={"since": "2026-11-25T08:00:00+08:00", "scope": "home"},
+    )  # fmt: skip
+
+    spots = triage_hotspots(user=wo.dispatcher, weeks=4)
+    first = spots[0]
+    assert (first.courtyard, first.category.code) == (wo.world.courtyard_a, "infrastructure")
+    assert (first.count, first.previous, first.change) == (3, 1, 2)
+    assert [(s.courtyard, s.category.code, s.count) for s in spots[1:]] == [
+        (wo.world.courtyard_b, "utilities", 1)
+    ]
+    volume = triage_monthly_volume(user=wo.dispatcher)
+    assert len(volume) == 12
+    assert volume[-1].month == dt.date(2026, 11, 1)
+    assert volume[-1].count == 4
+    assert volume[-2].count == 1
+    assert volume[-1].month_over_month == 300
+    assert volume[-1].year_over_year is None
+    hotline = triage_monthly_volume(user=wo.dispatcher, channel="hotline")
+    assert hotline[-1].count == 1
+    assert hotline[-2].count == 0
+
+    page = web_as(wo.dispatcher).get(reverse("triage:hotspots"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f'data-courtyard="{wo.world.courtyard_a.pk}" data-code="infrastructure"' in html
+    assert 'data-month="2026-11" data-count="4"' in html
+    assert web_as(wo.resident).get(reverse("triage:hotspots")).status_code == 404
+    assert web_as(wo.commissioner_a).get(reverse("triage:hotspots")).status_code == 404

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sanan.accounts.permissions import permissions_for
@@ -243,3 +244,131 @@ def triage_duplicate_clusters(
             clusters.append(DuplicateCluster(group, score, pairs))
     clusters.sort(key=lambda c: (-len(c.orders), -c.score, c.target.pk))
     return clusters
+
+
+# --- hotspots and trends ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    courtyard: Place
+    category: Category  # level 1
+    count: int  # orders in the period
+    previous: int  # orders in the period before it, of the same length
+
+    @property
+    def change(self) -> int:
+        return self.count - self.previous
+
+
+@dataclass(frozen=True)
+class MonthVolume:
+    month: dt.date  # the first day of the month
+    count: int
+    previous_month: int | None  # None: before the first month shown
+    previous_year: int | None
+
+    @staticmethod
+    def _pct(now: int, before: int | None) -> int | None:
+        if not before:
+            return None
+        return round((now - before) * 100 / before)
+
+    @property
+    def month_over_month(self) -> int | None:
+        return self._pct(self.count, self.previous_month)
+
+    @property
+    def year_over_year(self) -> int | None:
+        return self._pct(self.count, self.previous_year)
+
+
+def _review_orders(user: Any) -> Any:
+    perms = permissions_for(user)
+    if not perms.has("triage.review"):
+        raise PermissionDenied("triage.forbidden", _("Hotspots are for the desk."))
+    return perms.filter(WorkOrder.objects.all(), "triage.review", "place")
+
+
+def triage_hotspots(*, user: Any, weeks: int = 4, top: int = 10) -> list[Hotspot]:
+    """Courtyards and level-1 categories with the most orders in the last ``weeks`` weeks,
+    with the count of the ``weeks`` before for comparison; the first few are the proposal
+    for the topic of the month."""
+    from django.db.models import Count
+
+    from sanan.triage.dataset import category_levels
+
+    now = clock.now()
+    start = now - dt.timedelta(weeks=weeks)
+    before = start - dt.timedelta(weeks=weeks)
+    qs = _review_orders(user).filter(created_at__gte=before, courtyard__isnull=False)
+    current = (
+        qs.filter(created_at__gte=start)
+        .values_list("courtyard_id", "category_id")
+        .annotate(n=Count("id"))
+    )
+    past = (
+        qs.filter(created_at__lt=start)
+        .values_list("courtyard_id", "category_id")
+        .annotate(n=Count("id"))
+    )
+    levels = category_levels()
+    counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for index, query in ((0, current), (1, past)):
+        for courtyard_id, category_id, n in query:
+            code = levels.get(category_id, ("", ""))[0]
+            if code:
+                counts[(courtyard_id, code)][index] += n
+    # most orders now first; of equal counts, the one that rose most
+    ranked = sorted(
+        ((key, c) for key, c in counts.items() if c[0]), key=lambda kv: (-kv[1][0], kv[1][1])
+    )[:top]
+    yards = Place.objects.in_bulk({key[0] for key, _c in ranked})
+    categories = {c.code: c for c in Category.objects.filter(code__in={k[1] for k, _c in ranked})}
+    return [
+        Hotspot(yards[key[0]], categories[key[1]], c[0], c[1])
+        for key, c in ranked
+        if key[0] in yards and key[1] in categories
+    ]
+
+
+def triage_monthly_volume(
+    *, user: Any, channel: str | None = None, months: int = 12
+) -> list[MonthVolume]:
+    """Orders per month for the last ``months`` months (``channel``: e.g. the hotline's
+    only), each with the month before and the same month a year before."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    first = timezone.localtime(clock.now()).date().replace(day=1)
+    year, month = first.year, first.month - (months - 1) - 12
+    while month < 1:
+        year, month = year - 1, month + 12
+    since = dt.date(year, month, 1)
+    qs = _review_orders(user).filter(created_at__date__gte=since)
+    if channel:
+        qs = qs.filter(channel=channel)
+    by_month = {
+        row["month"].date() if isinstance(row["month"], dt.datetime) else row["month"]: row["n"]
+        for row in qs.annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+
+    def shift(day: dt.date, by: int) -> dt.date:
+        index = day.year * 12 + day.month - 1 + by
+        return dt.date(index // 12, index % 12 + 1, 1)
+
+    out = []
+    for i in range(months - 1, -1, -1):
+        m = shift(first, -i)
+        out.append(
+            MonthVolume(
+                month=m,
+                count=by_month.get(m, 0),
+                previous_month=by_month.get(shift(m, -1), 0),
+                previous_year=by_month.get(shift(m, -12), 0),
+            )
+        )
+    return out

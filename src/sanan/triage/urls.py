@@ -10,4 +10,5 @@ urlpatterns = [
     path("suggest/", views.suggest, name="suggest"),
     path("route/", views.route, name="route"),
     path("duplicates/", views.duplicates, name="duplicates"),
+    path("hotspots/", views.hotspots, name="hotspots"),
 ]

@@ -5,6 +5,7 @@
 - ``/triage/route/?category=&place=``: the routing suggestion with its reason;
 - ``/triage/duplicates/``: clusters of open orders that may report the same problem, with
   the suggested merge (the merge itself is done on the order's page);
+- ``/triage/hotspots/``: hotspots, the topic-of-the-month proposal, monthly volumes;
 - ``/triage/``: the desk page that shows all three (try a text, see the clusters).
 """
 
@@ -25,10 +26,12 @@ from sanan.triage.selectors import (
     CLUSTER_WINDOW_DAYS,
     require_suggest,
     triage_duplicate_clusters,
+    triage_hotspots,
+    triage_monthly_volume,
     triage_route_suggestion,
     triage_suggest,
 )
-from sanan.workorders.models import Category
+from sanan.workorders.models import Category, Channel
 
 MAX_WINDOW_DAYS = 90
 
@@ -104,3 +107,29 @@ def desk(request: HttpRequest) -> HttpResponse:
     if perms.has("triage.review"):
         context.update(_clusters_context(request))
     return render(request, "triage/desk.html", context)
+
+
+TOPIC_PROPOSALS = 3  # hotspots proposed as the topic of the month
+
+
+@login_required
+@require_GET
+def hotspots(request: HttpRequest) -> HttpResponse:
+    """Where problems gather (courtyard × category, this period against the one before), the
+    first few proposed as the topic of the month for a campaign; order and hotline volumes
+    month over month and year over year."""
+    if not permissions_for(request.user).has("triage.review"):
+        raise Http404
+    weeks = min(_int(request.GET.get("weeks")) or 4, 52)
+    spots = triage_hotspots(user=request.user, weeks=weeks)
+    return render(
+        request,
+        "triage/hotspots.html",
+        {
+            "weeks": weeks,
+            "proposals": spots[:TOPIC_PROPOSALS],
+            "hotspots": spots,
+            "volume": triage_monthly_volume(user=request.user),
+            "hotline": triage_monthly_volume(user=request.user, channel=Channel.HOTLINE),
+        },
+    )
