@@ -227,3 +227,19 @@ def test_desk__duration_from_the_first_key_to_the_end_of_the_call(desk: Desk, we
     call = CallRecord.objects.get()
     assert call.duration_seconds == 120
     assert call.started_at == dt.datetime(2026, 11, 25, 1, 58, tzinfo=dt.UTC)
+
+
+def test_desk__an_unknown_number_shows_its_earlier_calls(desk: Desk, web_as: Web) -> None:
+    services.call_record(
+        actor=desk.wo.dispatcher, call_type="consultation", summary="问社保卡怎么补办",
+        outcome="noted", place=desk.wo.community, phone="0833-2123456",
+    )  # fmt: skip
+    part = (
+        web_as(desk.wo.dispatcher)
+        .post("/hotline/caller/", {"phone": "0833 2123456"})
+        .content.decode()
+    )
+    assert 'data-testid="caller-unknown"' in part
+    assert 'data-testid="caller-earlier-call"' in part
+    assert "问社保卡怎么补办" in part
+    assert "2123456" not in part

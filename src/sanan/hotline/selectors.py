@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from sanan.accounts.permissions import get_visible_or_404, permissions_for
 from sanan.core import clock
+from sanan.core.errors import DomainError
 from sanan.hotline.models import TAKE, VIEW, CallRecord, KnowledgeEntry, Outcome
 from sanan.places.models import Place, PlaceKind
 
@@ -43,6 +44,18 @@ def callbacks_due(*, user: Any) -> list[CallRecord]:
     for c in calls:
         c.overdue = c.callback_due_at is not None and c.callback_due_at < now  # type: ignore[attr-defined]
     return calls
+
+
+def calls_from(*, user: Any, phone: str, limit: int = 5) -> list[CallRecord]:
+    """The latest calls from this number (found by its blind index; "" for an invalid one)."""
+    from sanan.core.validators import validate_phone
+    from sanan.hotline.services import caller_phone_index
+
+    try:
+        number, _kind = validate_phone(phone, field="phone")
+    except DomainError:
+        return []
+    return list(call_list(user=user).filter(caller_phone_index=caller_phone_index(number))[:limit])
 
 
 def callbacks_due_count(*, user: Any) -> int:

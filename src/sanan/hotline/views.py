@@ -84,7 +84,8 @@ def _caller_context(user: Any, phone: str) -> dict[str, Any]:
         return {"caller": None, "caller_error": str(error.fields.get("phone", [error.message])[0])}
     for o in [*found.open_orders, *found.past_orders]:
         o.state_label = State(o.state).label  # type: ignore[attr-defined]
-    return {"caller": found, "caller_error": ""}
+    earlier = selectors.calls_from(user=user, phone=phone)
+    return {"caller": found, "caller_error": "", "earlier_calls": earlier}
 
 
 def _knowledge_context(user: Any, text: str, chosen: int | None = None) -> dict[str, Any]:
