@@ -32,9 +32,12 @@ counts and field names only) in the same transaction. The page's progress comes 
 from __future__ import annotations
 
 import base64
+import bisect
 import codecs
+import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import logging
 import os
@@ -925,11 +928,17 @@ class _Node:
     kind: str
     name: str
     code: str
-    has_units: bool = False
 
 
+_SPACES = re.compile(r"\s+")
+_TAIL = re.compile(r"(\d+)$")
+
+
+# Place names repeat (a district has thousands of ``201室`` and ``3号``): each distinct name is
+# normalised once per process.
+@functools.lru_cache(maxsize=65536)
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 _SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -939,6 +948,7 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=65536)
 def _core(text: str, kind: str) -> str:
     key = _norm(text)
     for suffix in _SUFFIXES[kind]:
@@ -947,39 +957,108 @@ def _core(text: str, kind: str) -> str:
     return key
 
 
+@functools.lru_cache(maxsize=65536)
 def _tail_number(core: str) -> str:
-    match = re.search(r"(\d+)$", core)
+    match = _TAIL.search(core)
     return match[1] if match else ""
+
+
+_Entry: TypeAlias = tuple[_Node, tuple[str, ...]]  # a place and the names it is known by
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_keys(names: tuple[str, ...], kind: str) -> tuple[frozenset[str], ...]:
+    """The keys a place is found by: exact names, names without suffix, trailing numbers."""
+    exact, cores, tails = set(), set(), set()
+    for name in names:
+        if name:
+            exact.add(_norm(name))
+            core = _core(name, kind)
+            cores.add(core)
+            if kind != PlaceKind.COURTYARD:
+                tails.add(_tail_number(core))
+    return frozenset(exact), frozenset(cores), frozenset(tails - {""})
 
 
 class _Names:
     """Places of one kind found by name: the exact name first, then the name without its
-    suffix (``3号院`` = ``3号`` = ``3``), then (houses, units) the trailing number."""
+    suffix (``3号院`` = ``3号`` = ``3``), then (houses, units) the trailing number.
+
+    A district has tens of thousands of rooms called ``201室``: places are kept by their
+    parent, so a house's rooms are found among its own ten or so, never by a scan of the
+    district; a search everywhere (``within=""``) uses an index built when first needed."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.exact: dict[str, list[_Node]] = defaultdict(list)
-        self.core: dict[str, list[_Node]] = defaultdict(list)
-        self.tail: dict[str, list[_Node]] = defaultdict(list)
+        self._at: dict[str, _Entry] = {}  # by path
+        self._children: dict[str, list[_Entry]] = {}  # by parent path
+        self._parents: list[str] | None = None  # sorted, when first needed
+        self._everywhere: tuple[dict[str, list[_Node]], ...] | None = None
 
     def add(self, node: _Node, *names: str) -> None:
-        for name in {n for n in names if n}:
-            if node not in self.exact[_norm(name)]:
-                self.exact[_norm(name)].append(node)
-            core = _core(name, self.kind)
-            if node not in self.core[core]:
-                self.core[core].append(node)
-            tail = _tail_number(core)
-            if tail and self.kind != PlaceKind.COURTYARD and node not in self.tail[tail]:
-                self.tail[tail].append(node)
+        self.extend([(node, names)])
+
+    def extend(self, entries: Iterable[_Entry]) -> None:
+        at, children, cut = self._at, self._children, -Place.steplen
+        for entry in entries:
+            path = entry[0].path
+            at[path] = entry
+            group = children.get(path[:cut])
+            if group is None:
+                children[path[:cut]] = [entry]
+            else:
+                group.append(entry)
+        self._parents, self._everywhere = None, None
+
+    def node_at(self, path: str) -> _Node | None:
+        entry = self._at.get(path)
+        return entry[0] if entry is not None else None
+
+    def has_children(self, path: str) -> bool:
+        return path in self._children
+
+    def _index(self) -> tuple[dict[str, list[_Node]], ...]:
+        if self._everywhere is None:
+            levels: tuple[dict[str, list[_Node]], ...] = ({}, {}, {})
+            for node, names in sorted(self._at.values(), key=lambda e: e[0].path):
+                for level, keys in zip(levels, _name_keys(names, self.kind), strict=True):
+                    for key in keys:
+                        level.setdefault(key, []).append(node)
+            self._everywhere = levels
+        return self._everywhere
+
+    def _entries_within(self, within: str) -> list[_Entry]:
+        """The places whose path starts with ``within``: children of the parents in range."""
+        if self._parents is None:
+            self._parents = sorted(self._children)
+        parents = self._parents
+        out: list[_Entry] = []
+        for i in range(bisect.bisect_left(parents, within), len(parents)):
+            if not parents[i].startswith(within):
+                break
+            out.extend(self._children[parents[i]])
+        if within in self._at:  # the place itself
+            out.append(self._at[within])
+        if len(out) > 1:
+            out.sort(key=lambda e: e[0].path)
+        return out
 
     def find(self, text: str, within: str = "") -> list[_Node]:
-        for index, key in (
-            (self.exact, _norm(text)),
-            (self.core, _core(text, self.kind)),
-            (self.tail, _tail_number(_core(text, self.kind)) if self.kind != "courtyard" else ""),
-        ):
-            found = [n for n in index.get(key, ()) if n.path.startswith(within)] if key else []
+        """The places called ``text`` whose path starts with ``within``, in path order."""
+        core = _core(text, self.kind)
+        keys = (_norm(text), core, _tail_number(core) if self.kind != PlaceKind.COURTYARD else "")
+        if not within:
+            index = self._index()
+            for level, key in enumerate(keys):
+                found = index[level].get(key) if key else None
+                if found:
+                    return list(found)
+            return []
+        entries = self._entries_within(within)
+        for level, key in enumerate(keys):
+            if not key:
+                continue
+            found = [n for n, names in entries if key in _name_keys(names, self.kind)[level]]
             if found:
                 return found
         return []
@@ -1038,42 +1117,55 @@ class PlaceIndex:
         self.courtyards = _Names(PlaceKind.COURTYARD)
         self.houses = _Names(PlaceKind.HOUSE)
         self.units = _Names(PlaceKind.UNIT)
-        self.by_id: dict[int, _Node] = {}
-        self.by_path: dict[str, _Node] = {}
         roots = _minimal(set(self.view_roots) | set(self.write_roots))
         numbers = dict(
             HouseProfile.objects.exclude(house_number="").values_list("house_id", "house_number")
         )
-        for root in roots:
-            qs = Place.objects.filter(
-                kind__in=[PlaceKind.COURTYARD, PlaceKind.HOUSE, PlaceKind.UNIT]
-            )
-            if root:
-                qs = qs.filter(path__startswith=root)
-            for pk, path, kind, name, code, address in qs.values_list(
-                "id", "path", "kind", "name", "code", "address"
-            ).order_by("path"):
-                node = _Node(pk, path, kind, name, code)
-                self.by_id[pk] = node
-                self.by_path[path] = node
-                if kind == PlaceKind.COURTYARD:
-                    self.courtyards.add(node, name, address)
-                elif kind == PlaceKind.HOUSE:
-                    self.houses.add(node, name, numbers.get(pk, ""), address)
-                else:
-                    self.units.add(node, name)
-                    parent = self.by_path.get(path[: -Place.steplen])
-                    if parent is not None:
-                        parent.has_units = True
+        # A district holds hundreds of thousands of rooms: one pass, no more per place than a
+        # node and its entry under its parent (the name keys are computed when asked).
+        for kind, names in (
+            (PlaceKind.COURTYARD, self.courtyards),
+            (PlaceKind.HOUSE, self.houses),
+            (PlaceKind.UNIT, self.units),
+        ):
+            for root in roots:
+                qs = Place.objects.filter(kind=kind)
+                if root:
+                    qs = qs.filter(path__startswith=root)
+                if kind == PlaceKind.UNIT:
+                    names.extend(
+                        (_Node(pk, path, kind, name, code), (name,))
+                        for pk, path, name, code in qs.values_list("id", "path", "name", "code")
+                    )
+                    continue
+                for pk, path, name, code, address in qs.values_list(
+                    "id", "path", "name", "code", "address"
+                ):
+                    node = _Node(pk, path, kind, name, code)
+                    if kind == PlaceKind.HOUSE:
+                        names.add(node, name, numbers.get(pk, ""), address)
+                    else:
+                        names.add(node, name, address)
         self._cache: dict[tuple[str, str, str, str], _Node | _Bad] = {}
+
+    def node_at(self, path: str) -> _Node | None:
+        """The courtyard, house or unit at ``path``, if the actor can see it."""
+        for names in (self.units, self.houses, self.courtyards):
+            node = names.node_at(path)
+            if node is not None:
+                return node
+        return None
+
+    def has_units(self, node: _Node) -> bool:
+        return node.kind == PlaceKind.HOUSE and self.units.has_children(node.path)
 
     def writable(self, path: str) -> bool:
         return any(path.startswith(root) for root in self.write_roots)
 
     def courtyard_path(self, path: str) -> str:
         for depth in range(len(path) // Place.steplen, 0, -1):
-            node = self.by_path.get(path[: depth * Place.steplen])
-            if node is not None and node.kind == PlaceKind.COURTYARD:
+            node = self.courtyards.node_at(path[: depth * Place.steplen])
+            if node is not None:
                 return node.path
         return path
 
@@ -1147,8 +1239,7 @@ class PlaceIndex:
             )
         return node
 
-    @staticmethod
-    def _check_level(node: _Node, want: str) -> None:
+    def _check_level(self, node: _Node, want: str) -> None:
         if want == "dwelling":
             if node.kind == PlaceKind.COURTYARD:
                 raise _Bad(
@@ -1159,7 +1250,7 @@ class PlaceIndex:
                     ),
                     "house",
                 )
-            if node.kind == PlaceKind.HOUSE and node.has_units:
+            if self.has_units(node):
                 raise _Bad(
                     "import.unit_needed",
                     _("This house is divided into rooms: give the room number (房号) too."),
@@ -1801,9 +1892,8 @@ def _household_for(
         return None
     if here:
         return here[0]
-    taken = {hh.code for hh in by_code.values()}
     n = 1
-    while f"{place.code}-{n:02d}" in taken:
+    while f"{place.code}-{n:02d}" in by_code:
         n += 1
     hh = _HH(place.id, place.path, place.code, f"{place.code}-{n:02d}")
     by_code[hh.code] = hh
@@ -1866,7 +1956,7 @@ def _resident_changes(row: _ResidentRow, resident: Resident, relation: str, hh: 
         put("birth_date", row.birth_date)
     for slot, value in (("phone", row.phone), ("phone2", row.phone2)):
         if value is not None and getattr(resident, f"{slot}_index") != value[1]:
-            _set_phone(resident, slot, value[0])
+            _set_phone(resident, slot, value)
             changed.append(slot)
     put("relation_to_head", relation)
     put("residence_type", row.residence_type)
@@ -1878,12 +1968,15 @@ def _resident_changes(row: _ResidentRow, resident: Resident, relation: str, hh: 
     return changed
 
 
-def _set_phone(resident: Resident, slot: str, number: str) -> None:
-    protected = services.protect_phone(number, slot)
+def _set_phone(resident: Resident, slot: str, value: tuple[str, str]) -> None:
+    number, index = value  # checked and indexed with the row
+    protected = services.protect_valid_phone(number, index=index)
     setattr(resident, f"{slot}_encrypted", protected.encrypted)
     setattr(resident, f"{slot}_index", protected.index)
     setattr(resident, f"{slot}_masked", protected.masked)
 
+
+_NOTHING = services.Protected()
 
 _RESIDENT_COLUMNS = {
     "phone": ["phone_encrypted", "phone_index", "phone_masked"],
@@ -1927,10 +2020,21 @@ def _write_residents(
     for row in rows:
         home = row.household
         assert home is not None
-        ident = services.protect_id_number(row.checked) if row.checked else services.Protected()
-        phone = services.protect_phone(row.phone[0], "phone") if row.phone else services.Protected()
+        # The blind indexes were computed when the row was checked; numbers are valid already.
+        ident = (
+            services.protect_id_number(row.checked, index=row.id_index or "")
+            if row.checked
+            else _NOTHING
+        )
+        phone = (
+            services.protect_valid_phone(row.phone[0], index=row.phone[1])
+            if row.phone
+            else _NOTHING
+        )
         phone2 = (
-            services.protect_phone(row.phone2[0], "phone2") if row.phone2 else services.Protected()
+            services.protect_valid_phone(row.phone2[0], index=row.phone2[1])
+            if row.phone2
+            else _NOTHING
         )
         values.append(
             (
@@ -2139,6 +2243,13 @@ def _params(
     return out
 
 
+def _placeholder(connection: Any) -> str:
+    """SQLite's own ``?``: Django rewrites every ``%s`` of a statement for SQLite with a regular
+    expression, 20,000 of them per batch of rows. Not when queries are being logged (tests,
+    ``DEBUG``): the log fills the ``%s`` in itself."""
+    return "?" if connection.vendor == "sqlite" and not connection.queries_logged else "%s"
+
+
 def _insert(
     model: type[Model],
     names: Sequence[str],
@@ -2157,7 +2268,7 @@ def _insert(
     batch = max(1, min(INSERT_BATCH, limit // len(names)))
     head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) VALUES "  # noqa: S608
     tail = f" RETURNING {qn(_pk_column(model))}" if returning else ""
-    one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    one = "(" + ", ".join([_placeholder(connection)] * len(names)) + ")"
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch):
@@ -2175,9 +2286,10 @@ def _update(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[An
         return
     connection, columns, adapters = _prepared(model, names)
     qn = connection.ops.quote_name
-    sets = ", ".join(f"{c} = %s" for c in columns)
+    mark = _placeholder(connection)
+    sets = ", ".join(f"{c} = {mark}" for c in columns)
     table, pk = qn(model._meta.db_table), qn(_pk_column(model))
-    sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608 (quoted identifiers only)
+    sql = f"UPDATE {table} SET {sets} WHERE {pk} = {mark}"  # noqa: S608 (quoted identifiers only)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 2000):
             chunk = rows[start : start + 2000]
@@ -2740,7 +2852,7 @@ def _plan_vehicles(ctx: _Ctx, rows: list[_VehicleRow]) -> _Plan:
             row.owner_id, owner_path = here[0]
         place = row.place
         if place is None and vehicle is None:
-            node = ctx.places.by_path.get(owner_path) if owner_path else None
+            node = ctx.places.node_at(owner_path) if owner_path else None
             if node is None or not ctx.places.writable(node.path):
                 ctx.fail(
                     row.row,
@@ -2843,6 +2955,30 @@ def _common_place(paths: Iterable[str]) -> Place | None:
     return Place.objects.filter(path=common).first() if common else None
 
 
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
+
+
+@contextlib.contextmanager
+def _page_cache() -> Iterator[None]:
+    """On SQLite, a page cache of 256 MB for the import's connection while it matches and
+    writes, then the connection's own again. SQLite's default (2 MB) holds almost nothing of a
+    registry of a million residents: every row written goes to random places in its indexes
+    (blind indexes are random by design), and each of those became a read from the file."""
+    connection = connections[_router_db(Resident)]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
+
+
 def _run(
     source: Source,
     *,
@@ -2882,7 +3018,7 @@ def _run(
     rows = _duplicates(ctx, rows)
     progress(0, report.rows, ImportPhase.MATCHING)
     try:
-        with transaction.atomic():
+        with _page_cache(), transaction.atomic():
             plan = _PLANNERS[kind](ctx, rows)
             report.counts = {
                 "created": len(plan.creates),

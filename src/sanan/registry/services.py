@@ -106,15 +106,24 @@ def protect_phone(value: str, field: str) -> Protected:
     if not value.strip():
         return Protected()
     number, _kind = validate_phone(value, field=field)
+    return protect_valid_phone(number)
+
+
+def protect_valid_phone(number: str, *, index: str = "") -> Protected:
+    """A phone number ``validate_phone`` already normalised; ``index``: its blind index, when
+    the caller has computed it already (a bulk import matches on it before writing)."""
     return Protected(
-        crypto.encrypt(number, purpose=PHONE_PURPOSE), phone_index(number), mask_phone(number)
+        crypto.encrypt(number, purpose=PHONE_PURPOSE),
+        index or phone_index(number),
+        mask_phone(number),
     )
 
 
-def protect_id_number(checked: IdNumber) -> Protected:
+def protect_id_number(checked: IdNumber, *, index: str = "") -> Protected:
+    """``index``: the number's blind index, when the caller has computed it already."""
     return Protected(
         crypto.encrypt(checked.value, purpose=ID_NUMBER_PURPOSE),
-        id_number_index(checked.value),
+        index or id_number_index(checked.value),
         mask_id_number(checked.value),
     )
 
@@ -1260,6 +1269,7 @@ __all__ = [
     "phone_index",
     "protect_id_number",
     "protect_phone",
+    "protect_valid_phone",
     "rental_create",
     "rental_inspect",
     "rental_update",
