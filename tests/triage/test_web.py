@@ -44,6 +44,18 @@ def test_triage__suggest_page__fragment_for_the_text(var_dir: Path, wo: OrderWor
     assert str(street_light.name) in html
 
 
+def test_triage__suggest_page__reads_an_intake_forms_fields(
+    var_dir: Path, wo: OrderWorld, web_as: Web
+) -> None:
+    response = web_as(wo.dispatcher).post(
+        reverse("triage:suggest"),
+        {"title": "停水", "description": "从早上到现在一滴水都莫得", "target": "id_category"},
+    )
+    html = response.content.decode()
+    assert 'data-code="utilities"' in html
+    assert "getElementById('id_category')" in html
+
+
 def test_triage__suggest_page__post_only_and_staff_only(var_dir: Path, wo: OrderWorld,
                                                         web_as: Web) -> None:  # fmt: skip
     url = reverse("triage:suggest")

@@ -48,9 +48,17 @@ def _forbidden(request: HttpRequest, error: DomainError) -> HttpResponse:
 @login_required
 @require_POST
 def suggest(request: HttpRequest) -> HttpResponse:
-    """The suggestion fragment for the text typed so far."""
+    """The suggestion fragment for the text typed so far: ``text``, or an intake form's own
+    ``title`` and ``description`` fields. To show it on a form::
+
+        <div hx-post="{% url 'triage:suggest' %}" hx-trigger="input changed delay:300ms from:form"
+             hx-include="[name=title],[name=description]" hx-vals='{"target": "id_category"}'>
+
+    ``target`` names the category select that the "Use it" button fills in."""
+    post = request.POST
+    text = str(post.get("text", "")) or f"{post.get('title', '')} {post.get('description', '')}"
     try:
-        suggestion = triage_suggest(user=request.user, text=str(request.POST.get("text", "")))
+        suggestion = triage_suggest(user=request.user, text=text)
     except DomainError as error:
         return _forbidden(request, error)
     return render(
