@@ -28,10 +28,12 @@ from sanan.organisation.models import (
     ButlerActivityKind,
     Commitment,
     CommitmentState,
+    Event,
     EventKind,
     Organisation,
     Post,
     PostType,
+    RedButler,
     Visit,
     VisitProblem,
 )
@@ -41,14 +43,14 @@ from sanan.places.models import Place
 # --- output ---------------------------------------------------------------------------------
 
 
-class PlaceRef(serializers.Serializer):
+class OrgPlaceRef(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
     kind = serializers.CharField()
 
 
-class PersonRef(serializers.Serializer):
+class OrgPersonRef(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="__str__")
 
@@ -72,8 +74,8 @@ class PostTypeOut(serializers.ModelSerializer):
 
 class PostOut(serializers.ModelSerializer):
     post_type = PostTypeOut()
-    holder = PersonRef()
-    place = PlaceRef()
+    holder = OrgPersonRef()
+    place = OrgPlaceRef()
     organisation = serializers.IntegerField(source="organisation_id", allow_null=True)
 
     class Meta:
@@ -82,7 +84,7 @@ class PostOut(serializers.ModelSerializer):
 
 
 class MemberOut(serializers.Serializer):
-    user = PersonRef()
+    user = OrgPersonRef()
     position = serializers.CharField()
     position_label = serializers.CharField(source="get_position_display")
     title = serializers.CharField()
@@ -98,7 +100,7 @@ def _chart(node: ChartNode) -> dict[str, Any]:
         "name": org.name,
         "kind": org.kind,
         "kind_label": str(org.get_kind_display()),
-        "place": PlaceRef(org.place).data,
+        "place": OrgPlaceRef(org.place).data,
         "members": MemberOut(node.members, many=True).data,
         "children": [_chart(c) for c in node.children],
     }
@@ -127,8 +129,8 @@ class ProblemOut(serializers.ModelSerializer):
 
 class VisitOut(serializers.ModelSerializer):
     household = serializers.IntegerField(source="household_id")
-    place = PlaceRef()
-    visitor = PersonRef()
+    place = OrgPlaceRef()
+    visitor = OrgPersonRef()
     problems = ProblemOut(many=True)
 
     class Meta:
@@ -137,8 +139,8 @@ class VisitOut(serializers.ModelSerializer):
 
 
 class CommitmentOut(serializers.ModelSerializer):
-    member = PersonRef()
-    place = PlaceRef()
+    member = OrgPersonRef()
+    place = OrgPlaceRef()
     comment_count = serializers.IntegerField(default=0)
     overdue = serializers.SerializerMethodField()
 
@@ -200,6 +202,8 @@ class PostIn(serializers.Serializer):
 
 
 class PostListApi(_Paged):
+    queryset = Post.objects.none()  # for the schema; reads go through the selectors
+
     @extend_schema(
         summary="Current posts 定岗包片",
         parameters=[OpenApiParameter("place", int), OpenApiParameter("holder", int)],
@@ -260,7 +264,7 @@ class CoverageApi(APIView):
         cov = selectors.coverage(user=request.user, within=within)
         rows = [
             {
-                "courtyard": PlaceRef(c.courtyard).data,
+                "courtyard": OrgPlaceRef(c.courtyard).data,
                 "covered": c.covered,
                 "commissioners": [
                     {"post": p.pk, "id": p.holder_id, "name": str(p.holder)} for p in c.posts
@@ -272,7 +276,7 @@ class CoverageApi(APIView):
             {
                 "total": cov.total,
                 "covered": cov.covered,
-                "gaps": [PlaceRef(c.courtyard).data for c in cov.gaps],
+                "gaps": [OrgPlaceRef(c.courtyard).data for c in cov.gaps],
                 "commissioners": cov.commissioners,
                 "courtyards": rows,
             }
@@ -311,6 +315,8 @@ def _category(code: str) -> Any:
 
 
 class VisitListApi(_Paged):
+    queryset = Visit.objects.none()  # for the schema; reads go through the selectors
+
     @extend_schema(summary="Visits (contact ledger) 联系台账", responses=VisitOut(many=True))
     def get(self, request: Request) -> Response:
         _ledger(request)
@@ -349,7 +355,11 @@ class CategoryIn(serializers.Serializer):
 
 
 class ProblemWorkOrderApi(APIView):
-    @extend_schema(summary="Turn a problem noted on a visit into a work order", request=CategoryIn)
+    @extend_schema(
+        summary="Turn a problem noted on a visit into a work order",
+        request=CategoryIn,
+        responses={201: ProblemOut},
+    )
     def post(self, request: Request, pk: int) -> Response:
         problem = selectors.problem_get_for(user=request.user, pk=pk)
         data = _valid(CategoryIn, request)
@@ -376,6 +386,8 @@ class LedgerFiguresApi(APIView):
 
 
 class NotVisitedApi(_Paged):
+    queryset = Visit.objects.none()  # for the schema; reads go through the selectors
+
     @extend_schema(
         summary="Households not visited for N days",
         parameters=[OpenApiParameter("days", int)],
@@ -392,7 +404,7 @@ class NotVisitedApi(_Paged):
             {
                 "household": h.pk,
                 "code": h.code,
-                "place": PlaceRef(h.place).data,
+                "place": OrgPlaceRef(h.place).data,
                 "last_visit": h.last_visit,
             }
             for h in page
@@ -412,6 +424,8 @@ class CommitmentIn(serializers.Serializer):
 
 
 class CommitmentListApi(_Paged):
+    queryset = Commitment.objects.none()  # for the schema; reads go through the selectors
+
     @extend_schema(
         summary="Commitments 承诺",
         parameters=[OpenApiParameter("state", str, enum=["open", "overdue", "fulfilled"])],
@@ -493,7 +507,7 @@ class MemberCardApi(APIView):
                 "name": str(profile.user),
                 "party_member": profile.party_member,
                 "motto": profile.motto,
-                "place": PlaceRef(profile.place).data,
+                "place": OrgPlaceRef(profile.place).data,
                 "posts": [
                     {
                         "post_type": p.post_type.code,
@@ -554,7 +568,7 @@ def _butler(b: Any) -> dict[str, Any]:
         "id": b.pk,
         "user": {"id": b.user_id, "name": str(b.user)},
         "origin": b.origin,
-        "place": PlaceRef(b.place).data,
+        "place": OrgPlaceRef(b.place).data,
         "started_on": b.started_on,
         "assists": b.assists,
         "disputes": b.disputes,
@@ -565,6 +579,8 @@ def _butler(b: Any) -> dict[str, Any]:
 
 
 class ButlerListApi(_Paged):
+    queryset = RedButler.objects.none()  # for the schema; reads go through the selectors
+
     @extend_schema(summary="Red Butlers with their activity counted 红管家", responses={200: dict})
     def get(self, request: Request) -> Response:
         paginator: Any = self.paginator
@@ -581,7 +597,9 @@ class ActivityIn(serializers.Serializer):
 
 
 class ButlerActivityApi(APIView):
-    @extend_schema(summary="Record a Red Butler's activity", request=ActivityIn)
+    @extend_schema(
+        summary="Record a Red Butler's activity", request=ActivityIn, responses={201: dict}
+    )
     def post(self, request: Request, pk: int) -> Response:
         butler = selectors.butler_get_for(user=request.user, pk=pk)
         data = _valid(ActivityIn, request)
@@ -602,7 +620,7 @@ def _event(e: Any) -> dict[str, Any]:
         "id": e.pk,
         "title": e.title,
         "kind": e.kind,
-        "place": PlaceRef(e.place).data,
+        "place": OrgPlaceRef(e.place).data,
         "venue": e.venue,
         "starts_at": e.starts_at,
         "ends_at": e.ends_at,
@@ -623,6 +641,8 @@ class EventIn(serializers.Serializer):
 
 
 class EventListApi(_Paged):
+    queryset = Event.objects.none()  # for the schema; reads go through the selectors
+
     @extend_schema(summary="Events 活动", responses={200: dict})
     def get(self, request: Request) -> Response:
         paginator: Any = self.paginator
@@ -659,7 +679,9 @@ class TokenIn(serializers.Serializer):
 
 
 class EventCheckInApi(APIView):
-    @extend_schema(summary="Sign in at the door (the QR code's token)", request=TokenIn)
+    @extend_schema(
+        summary="Sign in at the door (the QR code's token)", request=TokenIn, responses={200: dict}
+    )
     def post(self, request: Request, pk: int) -> Response:
         event = selectors.event_get_for(user=request.user, pk=pk)
         data = _valid(TokenIn, request)
