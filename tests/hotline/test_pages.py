@@ -186,6 +186,8 @@ def test_statistics__trend_computed_from_the_records(desk: Desk, web_as: Web) ->
     trend = hotline_trend(user=wo.dispatcher, months=12)
     nov = trend.figures[-1]
     assert nov.month == dt.date(2026, 11, 1)
+    assert nov.so_far
+    assert not trend.figures[-2].so_far
     assert (nov.calls, nov.previous_month, nov.previous_year) == (2, 3, 4)
     assert nov.mom == round((2 - 3) * 100 / 3, 1)
     assert nov.yoy == -50.0

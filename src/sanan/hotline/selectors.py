@@ -127,6 +127,7 @@ class MonthFigure:
     previous_month: int | None  # calls the month before (None before the series starts)
     previous_year: int | None  # calls in the same month a year earlier
     first_contact: int  # answered on the spot
+    so_far: bool = False  # the month is not over yet
 
     @staticmethod
     def _change(now: int, then: int | None) -> float | None:
@@ -215,6 +216,7 @@ def hotline_trend(*, user: Any, months: int = 12, end: dt.date | None = None) ->
                 previous_month=total.get(before, 0),
                 previous_year=total.get(_month_start(month, 12), 0),
                 first_contact=answered.get(month, 0),
+                so_far=month == _month_start(timezone.localdate(clock.now())),
             )
         )
     trend.by_category = sorted(
