@@ -34,12 +34,49 @@ crypto.register_encrypted_field("registry.Resident", "phone_encrypted", purpose=
 crypto.register_encrypted_field("registry.Resident", "phone2_encrypted", purpose=PHONE_PURPOSE)
 
 
+def _next_path(path: str) -> str | None:
+    """The first path after every path that starts with ``path`` (``0001000Z`` → ``0001001``),
+    or ``None`` when there is none (``ZZZZ``)."""
+    alphabet = Place.alphabet
+    chars = list(path)
+    while chars:
+        i = alphabet.index(chars[-1])
+        if i + 1 < len(alphabet):
+            chars[-1] = alphabet[i + 1]
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+def under(path: str, place_field: str = "place") -> Q:
+    """Records whose place is ``path`` or below it, as a range of paths (``path >= '0001'
+    AND path < '0002'``) rather than ``LIKE '0001%'``: a range walks the place index in path
+    order on both databases (SQLite never uses an index for a ``LIKE``; PostgreSQL only the
+    pattern index, which gives no order), so the registry lists, ordered by place, stop after
+    a page instead of sorting the whole subtree."""
+    field = f"{place_field}__path" if place_field else "path"
+    if not path:
+        return Q()
+    upper = _next_path(path)
+    cond = Q(**{f"{field}__gte": path})
+    return cond & Q(**{f"{field}__lt": upper}) if upper is not None else cond
+
+
 class RegistryQuerySet(ScopedQuerySet[M]):
     """Registry records are in sight where the user holds ``resident.view`` (not merely
-    ``place.view``: a department handler sees the places, not the people)."""
+    ``place.view``: a department handler sees the places, not the people). The scope is the
+    same as ``ScopedQuerySet``'s, written as ranges of paths (see ``under``)."""
 
     def visible_to(self, user: Any, action: str = "resident.view") -> QuerySet[M]:
-        return super().visible_to(user, action)
+        roots = permissions_for(user).scope_paths(action)
+        if roots == [""]:
+            return self
+        if not roots:
+            return self.none()
+        cond = Q()
+        for root in roots:
+            cond |= under(root, self.place_field)
+        return self.filter(cond)
 
 
 class Gender(models.TextChoices):
@@ -161,7 +198,11 @@ class Resident(models.Model):
         verbose_name_plural = _("residents")
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["place", "status"], name="resident_place_status"),
+            # The lists' order within a dwelling (see selectors.resident_list), and the
+            # residents of a place by status.
+            models.Index(
+                fields=["place", "status", "household", "id"], name="resident_place_order"
+            ),
             models.Index(fields=["status", "name"], name="resident_status_name"),
             models.Index(
                 fields=["residence_type", "registration_expires_on"],

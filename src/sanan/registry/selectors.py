@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +44,7 @@ from sanan.registry.models import (
     ResidentStatus,
     ResidentTag,
     Vehicle,
+    under,
 )
 from sanan.registry.services import id_number_index, phone_index
 
@@ -74,12 +75,15 @@ def _tags_prefetch() -> Prefetch:
 
 
 def resident_list(*, user: Any, action: str = VIEW) -> QuerySet[Resident]:
-    """Residents in the user's scope (every status), with what a list row shows."""
+    """Residents in the user's scope (every status), with what a list row shows, by dwelling
+    in address order (the place tree's), household and record. The database walks the place
+    index and each dwelling's residents (``resident_place_order``) in that order, so a page
+    costs the same among a million residents as among a hundred."""
     return (
         Resident.objects.visible_to(user, action)
         .select_related("household", "place")
         .prefetch_related(_tags_prefetch())
-        .order_by("place_id", "household_id", "id")
+        .order_by("place__path", "household_id", "id")
     )
 
 
@@ -100,7 +104,11 @@ def resident_history(*, resident: Resident) -> QuerySet[ResidenceEvent]:
 
 def filter_by_name(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:
     value = " ".join(value.split())
-    return qs.filter(name__icontains=value) if value else qs
+    if not value:
+        return qs
+    if value.upper() == value.lower():  # 王秀: no letter case, so no UPPER() of every name
+        return qs.filter(name__contains=value)
+    return qs.filter(name__icontains=value)
 
 
 def filter_by_id_number(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:
@@ -126,7 +134,16 @@ def filter_by_plate(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:
 
 
 def filter_by_place(qs: QuerySet[M], place: Place, place_field: str = "place") -> QuerySet[M]:
-    return qs.filter(**{f"{place_field}__path__startswith": place.path})
+    """Records at ``place`` or below. The place's range of paths goes first in the WHERE
+    clause, before the user's scope: SQLite walks the place index with the first range it
+    meets on ``path``, and the place's (a community) is narrower than the scope's (a district):
+    1 ms instead of 170 among a million residents."""
+    before = len(qs.query.where.children)
+    qs = qs.filter(under(place.path, place_field))
+    where = qs.query.where
+    if where.connector == "AND" and not where.negated and len(where.children) > before:
+        where.children[:] = [*where.children[before:], *where.children[:before]]
+    return qs
 
 
 def filter_by_tags(qs: QuerySet[Resident], codes: Iterable[str]) -> QuerySet[Resident]:
@@ -134,8 +151,11 @@ def filter_by_tags(qs: QuerySet[Resident], codes: Iterable[str]) -> QuerySet[Res
     codes = [c for c in codes if c]
     if not codes:
         return qs
-    tagged = ResidentTag.objects.filter(tag__code__in=codes).values("resident_id")
-    return qs.filter(id__in=tagged)
+    # EXISTS, probed per resident through (resident, tag): the list walks residents in its own
+    # order and stops after a page, where ``id IN (tagged)`` made SQLite fetch and sort all
+    # 45,000 tagged residents of a district first.
+    tagged = ResidentTag.objects.filter(resident_id=OuterRef("pk"), tag__code__in=codes)
+    return qs.filter(Exists(tagged))
 
 
 def looks_personal(value: str) -> bool:

@@ -38,6 +38,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from sanan.accounts.permissions import permissions_for
 from sanan.core import clock
 from sanan.core.errors import DomainError, NotFound, PermissionDenied
+from sanan.core.pagination import CappedPaginator
 from sanan.core.validators import PROVINCES, normalise_plate
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
 from sanan.places.selectors import place_ancestors
@@ -318,11 +319,11 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     page: Page | None = None
     try:
         qs = filtered.qs if filtered.is_valid() else Resident.objects.none()
-        page = Paginator(qs, PAGE_SIZE).get_page(data.get("page"))
+        page = CappedPaginator(qs, PAGE_SIZE).get_page(data.get("page"))
         rows = list(page.object_list)
     except DomainError as exc:
         search_error = str(exc.message)
-        page = Paginator(Resident.objects.none(), PAGE_SIZE).get_page(1)
+        page = CappedPaginator(Resident.objects.none(), PAGE_SIZE).get_page(1)
     _where(rows)
     context: dict[str, Any] = {
         "page": page,
