@@ -19,7 +19,6 @@ answer stops the benchmark with exit status 1 and no figures.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -59,7 +58,6 @@ class Row:
     result: str
     ok: bool | None = None
     engine: str = ""
-    code: str = ""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -90,8 +88,6 @@ def worker(args: argparse.Namespace) -> int:
 
     progress(f"[{args.worker}] migrating")
     call_command("migrate", interactive=False, verbosity=0)
-    if args.proposed_indexes:
-        apply_proposed_indexes(args.worker)
     if not population.population_ready(args.residents):
         if population.Place.objects.filter(code=population.ROOT_CODE).exists():
             progress(f"[{args.worker}] an older population is there: emptying the database")
@@ -119,7 +115,6 @@ def worker(args: argparse.Namespace) -> int:
         problems += wrong
     for row in results:
         row.engine = args.worker
-        row.code = args.code_label
     print("RESULT=" + json.dumps({
         "rows": [asdict(r) for r in results], "problems": problems, "versions": versions(),
     }))  # fmt: skip
@@ -138,20 +133,6 @@ def versions() -> dict[str, str]:
             cursor.execute("show server_version")
             db = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
     return {"db": db, "django": django.__version__}
-
-
-# --- Proposed indexes (measured on a patched copy: see docs/performance.md) -------------------
-
-PROPOSED_INDEXES: dict[str, list[str]] = {"sqlite": [], "postgresql": []}
-
-
-def apply_proposed_indexes(engine: str) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for sql in PROPOSED_INDEXES[engine]:
-            progress(f"[{engine}] proposed index: {sql}")
-            cursor.execute(sql)
 
 
 # --- Users, as the pages and the API see them --------------------------------------------------
@@ -284,6 +265,7 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from sanan.accounts.roles import Role
+    from sanan.core.pagination import COUNT_CAP
     from sanan.places.models import Place
     from sanan.registry.api import ResidentViewSet
     from sanan.registry.models import Resident, ResidentStatus
@@ -301,12 +283,9 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     }
     active = Resident.objects.filter(status=ResidentStatus.ACTIVE)
     order = tuple(resident_list(user=users["leader"]).query.order_by)  # the list's own order
-    try:  # the proposed capped count (see docs/performance.md)
-        cap: int | None = importlib.import_module("sanan.core.pagination").COUNT_CAP
-    except ImportError:
-        cap = None
+    cap = COUNT_CAP
 
-    def under(place: Place) -> Any:
+    def under(place: Place) -> Any:  # a plain query: LIKE, not the list's ranges
         return active.filter(place__path__startswith=place.path).order_by(*order)
 
     cases = [
@@ -361,9 +340,9 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             )
             got = [r["id"] for r in data["results"]]
             count_ok = (
-                data["count"] == cap + 1 and total > cap
-                if data.get("count_capped") and cap is not None
-                else data["count"] == total
+                data["count"] == cap and total > cap
+                if data["count_capped"]
+                else data["count"] == total and total <= cap
             )
             if not count_ok or got != want:
                 problems.append(f"{case.label}, page {page}: {data['count']} rows / {got[:3]}…,"
@@ -394,7 +373,7 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             f"registry list over {args.residents:,} residents: {case.label}",
             f"`GET /api/v1/registry/residents/` ({ResidentViewSet.__name__}: ResidentFilter, "
             f"page of {page_size}, serialised); {total:,} matching rows"
-            + (f" (counted up to {cap + 1:,})" if cap is not None and total > cap else "")
+            + (f" (the list says “more than {cap:,}”)" if total > cap else "")
             + f"; {next(iter(queries.values()))} queries on every page",
             "p95 < 150 ms, queries constant",
             result,
@@ -411,11 +390,9 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
 def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     import registry_import
 
-    imports = registry_import.sanan_imports()
-    if imports is None:
-        return bench_import_fallback(args)
     from sanan.accounts.roles import Role
     from sanan.places.models import Place
+    from sanan.registry import imports
 
     engine = args.worker
     district = Place.objects.get(code="bench-d")
@@ -478,7 +455,7 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         if problems or "dry_run" in gave_up:
             break
         if "apply" not in gave_up:
-            problems += registry_import.check_imported(path, None)
+            problems += registry_import.check_imported(path)
         if problems:
             break
     registry_import.remove_imported()
@@ -523,44 +500,6 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             rate >= 5_000 if step == "apply" else None,
         ))  # fmt: skip
     return rows, problems
-
-
-def bench_import_fallback(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
-    """Without ``sanan.registry.imports``: the bulk path of bench/registry_import.py."""
-    import registry_import
-
-    engine = args.worker
-    problems: list[str] = []
-    path = WORK_DIR / f"import-{args.rows}.csv"
-    registry_import.write_csv(path, rows=args.rows, seed=args.seed, progress=progress)
-    timings = []
-    how = ""
-    for run in range(args.import_runs):
-        registry_import.remove_imported()
-        t0 = time.perf_counter()
-        report = registry_import.import_csv(path, progress=progress)
-        wall = time.perf_counter() - t0
-        timings.append(wall)
-        how = report.how
-        wrong = registry_import.check_imported(path, report)
-        if wrong:
-            problems += wrong
-            break
-        progress(f"[{engine}] import run {run + 1}: {args.rows / wall:,.0f} rows/s ({wall:.1f} s)")
-    registry_import.remove_imported()
-    if problems:
-        return [], problems
-    wall = statistics.median(timings)
-    rate = args.rows / wall
-    return [
-        Row(
-            f"import of {args.rows:,} residents from CSV into a registry of {args.residents:,}",
-            how,
-            "≥ 5,000 rows/s",
-            f"**{rate:,.0f} rows/s** ({wall:.1f} s for {args.rows:,} rows, wall clock)",
-            rate >= 5_000,
-        )
-    ], problems
 
 
 # ==============================================================================================
@@ -614,13 +553,13 @@ def loadavg() -> str:
 
 def table(rows: list[Row], *, date: str, box: str) -> str:
     lines = [
-        "| engine | code | what | how measured | target | result | date | machine |",
-        "|---|---|---|---|---|---|---|---|",
+        "| engine | what | how measured | target | result | date | machine |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         mark = "" if row.ok is None else (" ✅" if row.ok else " ❌ target missed")
         lines.append(
-            f"| {ENGINE_LABEL.get(row.engine, row.engine)} | {row.code} | {row.what} | "
+            f"| {ENGINE_LABEL.get(row.engine, row.engine)} | {row.what} | "
             f"{row.how} | {row.target} | {row.result}{mark} | {date} | {box} |"
         )
     return "\n".join(lines)
@@ -665,20 +604,9 @@ def update_doc(text: str) -> None:
     DOC.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
 
 
-def strip_conductor_options(argv: list[str]) -> list[str]:
-    """The options meant for the workers (not --update-docs, not --patched-src DIR)."""
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-            continue
-        if a == "--patched-src":
-            skip = True
-            continue
-        if a == "--update-docs" or a.startswith("--patched-src="):
-            continue
-        out.append(a)
-    return out
+def worker_options(argv: list[str]) -> list[str]:
+    """The options meant for the workers (all but --update-docs)."""
+    return [a for a in argv if a != "--update-docs"]
 
 
 def conduct(args: argparse.Namespace) -> int:
@@ -690,16 +618,9 @@ def conduct(args: argparse.Namespace) -> int:
     rows: list[Row] = []
     versions_by_engine: dict[str, dict[str, str]] = {}
     problems: list[str] = []
-    variants: list[tuple[str, str | None]] = [("as committed", None)]
-    if args.patched_src:
-        variants.append(("proposed changes", args.patched_src))
-    for engine, (label, src) in ((e, v) for e in engines for v in variants):
-        command = [sys.executable, __file__, "--worker", engine, "--code-label", label,
-                   *strip_conductor_options(args.argv)]  # fmt: skip
+    for engine in engines:
+        command = [sys.executable, __file__, "--worker", engine, *worker_options(args.argv)]
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONPATH")}
-        if src:
-            env["PYTHONPATH"] = src  # the patched copy of src/ comes first
-        progress(f"[{engine}] code: {label}" + (f" ({src})" if src else ""))
         proc = subprocess.run(  # noqa: S603 (this script, this interpreter)
             command, env=env, stdout=subprocess.PIPE, text=True, check=False
         )
@@ -743,16 +664,8 @@ def main(argv: list[str] | None = None) -> int:
         "--list-budget", type=float, default=60, help="seconds of calls per list page (≥ 5 calls)"
     )
     parser.add_argument("--seed", type=int, default=2018)
-    parser.add_argument(
-        "--proposed-indexes", action="store_true", help="add the indexes proposed in the docs"
-    )
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite the table in {DOC}")
-    parser.add_argument(
-        "--patched-src",
-        help="also run every engine with this copy of src/ first on the path (a proposed change)",
-    )
     parser.add_argument("--worker", choices=sorted(ENGINES), help=argparse.SUPPRESS)
-    parser.add_argument("--code-label", default="as committed", help=argparse.SUPPRESS)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     args.argv = [a for a in argv if a != "--update-docs"]
