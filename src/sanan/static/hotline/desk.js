@@ -71,6 +71,17 @@
     else if (hits.length === 1) { hits[0].checked = true; chosenAnswer = hits[0].value; }
   });
 
+  // The full order form (questions, photos) opens with the courtyard and category chosen here.
+  var full = document.getElementById("hl-full-form");
+  if (full) full.addEventListener("click", function () {
+    var params = [];
+    var place = document.getElementById("id_place");
+    var category = document.getElementById("id_category");
+    if (place && place.value) params.push("courtyard=" + encodeURIComponent(place.value));
+    if (category && category.value) params.push("category=" + encodeURIComponent(category.value));
+    full.href = full.href.split("?")[0] + (params.length ? "?" + params.join("&") : "");
+  });
+
   function useResident(radio) {
     var place = radio && radio.getAttribute("data-place");
     var select = document.getElementById("id_place");
