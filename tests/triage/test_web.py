@@ -34,7 +34,8 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>{{ 7*7 }}\x00\
 def test_triage__suggest_page__fragment_for_the_text(var_dir: Path, wo: OrderWorld,
                                                      web_as: Web) -> None:  # fmt: skip
     client = web_as(wo.dispatcher)
-    response = client.post(reverse("triage:suggest"), {"text": "楼道里的路灯坏了，黑黢黢的"})
+    url = reverse("triage:suggest")
+    response = client.post(url, {"text": "楼道里的路灯坏了，黑黢黢的", "target": "id_category"})
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-code="infrastructure"' in html
@@ -42,6 +43,8 @@ def test_triage__suggest_page__fragment_for_the_text(var_dir: Path, wo: OrderWor
     street_light = Category.objects.get(code="street_light")
     assert f'data-category="{street_light.pk}"' in html
     assert str(street_light.name) in html
+    no_form = client.post(url, {"text": "楼道里的路灯坏了"}).content.decode()
+    assert "data-category=" not in no_form  # nothing to fill in: no "Use it" button
 
 
 def test_triage__suggest_page__reads_an_intake_forms_fields(

@@ -64,6 +64,11 @@ class TriageSuggestion:
         return self.choices[0] if self.choices else None
 
     @property
+    def alternatives(self) -> list[CategoryChoice]:
+        """The runners-up worth a look (5 % and more)."""
+        return [c for c in self.choices[1:] if c.confidence >= 0.05]
+
+    @property
     def category(self) -> Category | None:
         """The most specific suggested category: level 2 when it is likely, else level 1."""
         if self.level2 and self.level2.category and self.level2.confidence >= 0.5:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -111,7 +112,12 @@ def desk(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         return _forbidden(request, error)
     perms = permissions_for(request.user)
-    context: dict[str, Any] = {"model": current_model().meta, "clusters": None}
+    meta = current_model().meta
+    context: dict[str, Any] = {
+        "model": meta,
+        "trained_at": dt.datetime.fromisoformat(meta["trained_at"]),
+        "clusters": None,
+    }
     if perms.has("triage.review"):
         context.update(_clusters_context(request))
     return render(request, "triage/desk.html", context)
