@@ -229,3 +229,13 @@ def test_ledger__query_count_does_not_grow(org: OrgWorld, django_assert_num_quer
         for v in visits:
             for p in v.problems.all():
                 assert p.work_order.state
+
+
+def test_home__commissioner_sees_households_due_a_visit(org: OrgWorld, web_as) -> None:  # type: ignore[no-untyped-def]
+    client = web_as(org.wo.commissioner_a)
+    tiles = client.get("/org/nav/").content.decode()
+    assert 'data-testid="due-visits"' in tiles
+    _visit(org)
+    tiles = client.get("/org/nav/").content.decode()
+    assert 'data-testid="due-visits"' not in tiles  # the one household has been seen
+    assert 'data-testid="record-visit"' in tiles

@@ -200,7 +200,8 @@ def post_end(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def nav(request: HttpRequest) -> HttpResponse:
-    perms = permissions_for(request.user)
+    user: Any = request.user  # signed in (login_required)
+    perms = permissions_for(user)
     return render(
         request,
         "organisation/_nav_home.html",
@@ -209,7 +210,13 @@ def nav(request: HttpRequest) -> HttpResponse:
             "can_ledger": perms.has(selectors.VIEW_VISITS),
             "can_record": perms.has(services.RECORD_VISIT),
             "can_oversee": perms.has(MANAGE),
-            "card": getattr(request.user, "member_profile", None),
+            "card": selectors.MemberProfile.objects.filter(user=user).first(),
+            "days": selectors.DEFAULT_NOT_VISITED_DAYS,
+            "not_visited": selectors.households_not_visited(
+                user=request.user, days=selectors.DEFAULT_NOT_VISITED_DAYS
+            ).count()
+            if perms.has(services.RECORD_VISIT)
+            else None,
         },
     )
 
