@@ -274,3 +274,28 @@ def test_triage__hotspots__courtyard_and_category_against_the_period_before(
     assert 'data-month="2026-11" data-count="4"' in html
     assert web_as(wo.resident).get(reverse("triage:hotspots")).status_code == 404
     assert web_as(wo.commissioner_a).get(reverse("triage:hotspots")).status_code == 404
+
+
+def test_triage__clusters__page_queries_do_not_grow_with_clusters(
+    wo: OrderWorld, web_as: Web
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = web_as(wo.dispatcher)
+    url = reverse("triage:duplicates")
+    wo.submit(description="A1号门口的路灯不亮了")
+    wo.submit(description="A1号楼门口路灯坏了，晚上很黑")
+    client.get(url)  # warm the session and the caches
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).content.decode().count('data-testid="triage-cluster"') == 1
+    for yard in (wo.world.house_b,):
+        wo.submit(description="B1号门口的路灯不亮了", place=yard)
+        wo.submit(description="B1号楼门口路灯坏了，晚上很黑", place=yard)
+    wo.submit(description="家里停水了，水龙头没有水", category=wo.water_outage,
+              answers={"since": "2026-11-25T08:00:00+08:00", "scope": "home"})  # fmt: skip
+    wo.submit(description="家里停水了，水龙头一滴水都没有", category=wo.water_outage,
+              answers={"since": "2026-11-25T08:00:00+08:00", "scope": "home"})  # fmt: skip
+    with CaptureQueriesContext(connection) as three:
+        assert client.get(url).content.decode().count('data-testid="triage-cluster"') == 3
+    assert len(three) == len(one)
