@@ -37,7 +37,7 @@ from sanan.triage.dataset import heldout, seed_examples  # noqa: E402
 
 
 def _prefixes(texts: list[str], step: int = 4) -> list[str]:
-    out = []
+    out: list[str] = []
     for text in texts:
         out.extend(text[:i] for i in range(step, len(text) + step, step))
     return out
