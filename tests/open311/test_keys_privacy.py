@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from sanan.audit.models import AuditEvent
+from sanan.core.privacy import mask_personal
 from sanan.open311.models import ApiKey
-from sanan.open311.privacy import mask_personal
 from sanan.open311.services import IssuedKey, api_key_revoke, api_key_rotate, api_key_update
 from sanan.workorders.models import Category
 from tests.open311.helpers import BASE, errors_of, json_of

@@ -20,6 +20,7 @@ from sanan.accounts.permissions import permissions_for
 from sanan.audit.services import AuditEntry, audit_record, audit_record_many
 from sanan.core import clock, crypto
 from sanan.core.errors import DomainError, PermissionDenied
+from sanan.core.privacy import mask_personal
 from sanan.core.validators import mask_phone, validate_phone
 from sanan.hotline.models import (
     CALLER_PHONE_PURPOSE,
@@ -30,7 +31,6 @@ from sanan.hotline.models import (
     KnowledgeEntry,
     Outcome,
 )
-from sanan.open311.privacy import mask_personal
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
 
 MAX_SUMMARY = 2000

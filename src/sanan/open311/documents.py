@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from shapely.geometry import shape
 
-from sanan.open311.privacy import mask_personal
+from sanan.core.privacy import mask_personal
 from sanan.open311.selectors import Service
 from sanan.places.coords import LatLng, from_wgs84
 from sanan.places.models import Place

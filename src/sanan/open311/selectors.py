@@ -9,7 +9,7 @@ What an Open311 client sees is public data only:
 - a client with a key also sees the orders it posted itself, whatever their category, through
   ``workorders.selectors.work_order_list`` acting as its service account.
 
-No Open311 document carries a name, phone, email or ID number (see ``open311.privacy``).
+No Open311 document carries a name, phone, email or ID number (free text through ``core.privacy``).
 """
 
 from __future__ import annotations

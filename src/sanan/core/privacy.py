@@ -1,9 +1,8 @@
-"""What may leave through Open311: no names, phones, emails, ID numbers or number plates.
+"""Personal data in free text: phone numbers, ID numbers, number plates and emails masked.
 
-Open311 documents carry no reporter, contact or actor fields at all; the free texts that do
-leave (descriptions, replies) have mobile and landline numbers, resident ID numbers, number
-plates and email addresses masked the way Sanan masks them on screen (``138****1234``,
-``511***********123X``).
+Used wherever people's own words are stored or leave Sanan: hotline summaries and knowledge
+answers are masked before they are stored; Open311 descriptions and replies before they leave.
+Numbers are masked the way Sanan masks them on screen (``138****1234``, ``511***********123X``).
 Full-width digits (``１３８…``) are read as the ASCII digits they stand for.
 """
 
