@@ -58,6 +58,7 @@ from sanan.organisation.models import (
     Visit,
     VisitProblem,
 )
+from sanan.organisation.seed import post_types_ensure_standard
 from sanan.places.models import Place, PlaceKind
 
 ACTOR = "demo"
@@ -737,6 +738,7 @@ def build_organisation_demo(
     end = end or clock.now()
     rng = random.Random(f"organisation-{seed}")  # noqa: S311 (demo data, not secrets)
     since = timezone.localdate(end - dt.timedelta(days=DAYS))
+    post_types_ensure_standard(actor=ACTOR)  # a no-op after `migrate`
     with transaction.atomic():
         structure = build_structure(rng, community, area, since)
         butlers = build_butlers(rng, structure, since)
