@@ -36,6 +36,46 @@ ACTION_LABELS: dict[str, Promise] = {
     "registry.imported": _("Registry imported from a file"),
     "registry.exported": _("Registry exported (numbers masked)"),
     "audit.pruned": _("Old audit records removed (retention)"),
+    "database.restored": _("Database restored from a backup"),
+    "membership.ended": _("Membership ended"),
+    "term.created": _("Term of office recorded"),
+    "post_type.created": _("Post type defined"),
+    "post.assigned": _("Post assigned"),
+    "post.ended": _("Post ended"),
+    "member_card.created": _("Member card issued"),
+    "commitment.published": _("Commitment published"),
+    "commitment.fulfilled": _("Commitment fulfilled"),
+    "commitment.commented": _("Comment on a commitment"),
+    "visit.recorded": _("Household visit recorded"),
+    "visit.problem_ordered": _("Problem from a visit turned into a work order"),
+    "butler.appointed": _("Red Butler appointed"),
+    "butler.ended": _("Red Butler service ended"),
+    "butler.activity_recorded": _("Red Butler activity recorded"),
+    "event.created": _("Event created"),
+    "event.signed_up": _("Signed up for an event"),
+    "event.checked_in": _("Signed in at an event"),
+    "routing.rule_created": _("Routing rule added"),
+    "routing.rule_retired": _("Routing rule retired"),
+    "work_order.followed": _("Started following a work order"),
+    "work_order.unfollowed": _("Stopped following a work order"),
+    "work_order.sla_escalated": _("Work order escalated (deadline)"),
+    "webhook_endpoint.created": _("Webhook endpoint added"),
+    "webhook_endpoint.updated": _("Webhook endpoint changed"),
+    "webhook_endpoint.secret_rotated": _("Webhook secret renewed"),
+    "open311_key.created": _("Open311 key issued"),
+    "open311_key.rotated": _("Open311 key renewed"),
+    "open311_key.revoked": _("Open311 key revoked"),
+    "open311_key.changed": _("Open311 key changed"),
+    "open311.request_received": _("Request received through Open311"),
+    "open311.update_received": _("Update received through Open311"),
+    "call.recorded": _("Hotline call recorded"),
+    "call.imported": _("Hotline calls imported"),
+    "call.called_back": _("Caller called back"),
+    "knowledge.created": _("Knowledge base answer added"),
+    "knowledge.edited": _("Knowledge base answer changed"),
+    "knowledge.retired": _("Knowledge base answer retired"),
+    "knowledge.restored": _("Knowledge base answer restored"),
+    "triage.model_trained": _("Category suggestion model trained"),
 }
 
 SYSTEM_ACTORS: dict[str, Promise] = {
@@ -46,7 +86,15 @@ SYSTEM_ACTORS: dict[str, Promise] = {
 
 def action_label(code: str) -> str:
     label = ACTION_LABELS.get(code)
-    return str(label) if label is not None else code
+    if label is not None:
+        return str(label)
+    prefix, _dot, step = code.partition(".")
+    if prefix == "work_order":  # one code per action of the state machine
+        from sanan.workorders.state import Action
+
+        if step in Action.values:
+            return _("Work order: %(action)s") % {"action": Action(step).label}
+    return code
 
 
 def actor_label(label: str) -> str:
