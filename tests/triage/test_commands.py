@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from sanan.audit.models import AuditEvent
 from sanan.workorders.seed import LEVEL_1_CODES
+from tests.workorders.world import OrderWorld
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +118,19 @@ def test_triage__train__registered_on_the_worker_queue() -> None:
     periodic = {t.name for t in queue.huey._registry.periodic_tasks}
     assert "sanan.triage.retrain" in periodic
     assert "sanan.tick" in periodic
+
+
+def test_triage__retrain__nightly_run_keeps_the_chosen_method_and_adds_the_orders(
+    var_dir: Path, wo: OrderWorld
+) -> None:
+    from sanan.triage import model as triage_model
+    from sanan.triage.tasks import retrain
+
+    wo.submit(description="A1号门口的路灯不亮了")
+    summary = retrain()
+    model = triage_model.current_model()
+    assert model.method == "tfidf"
+    assert model.meta["sources"]["orders"] == 1
+    assert "1 orders" in summary
+    event = AuditEvent.objects.filter(action="triage.model_trained").latest("seq")
+    assert event.actor is None

@@ -22,9 +22,13 @@ TASK_NAME = "sanan.triage.retrain"
 
 
 def retrain() -> str:
+    """Retrain with the method of the stored model (``sanan triage train --method`` chooses
+    it once; the nightly run keeps it)."""
+    from sanan.triage import model as triage_model
     from sanan.triage.services import triage_model_train
 
-    model = triage_model_train(actor=None)
+    method = triage_model.current_model().method
+    model = triage_model_train(actor=None, method=method)
     sources = model.meta.get("sources", {})
     summary = (
         f"triage model retrained: {sources.get('seed', 0)} seed examples, "
