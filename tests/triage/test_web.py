@@ -56,14 +56,16 @@ def test_triage__suggest_page__reads_an_intake_forms_fields(
     )
     html = response.content.decode()
     assert 'data-code="utilities"' in html
-    assert "getElementById('id_category')" in html
+    assert 'data-target="id_category"' in html
+    assert "onclick" not in html  # the button works through triage.js, no inline script
 
 
-def test_triage__suggest_page__post_only_and_staff_only(var_dir: Path, wo: OrderWorld,
-                                                        web_as: Web) -> None:  # fmt: skip
+def test_triage__suggest_page__post_only_for_those_who_register_requests(
+    var_dir: Path, wo: OrderWorld, web_as: Web
+) -> None:
     url = reverse("triage:suggest")
     assert web_as(wo.dispatcher).get(url, {"text": "路灯"}).status_code == 405
-    assert web_as(wo.resident).post(url, {"text": "路灯坏了"}).status_code == 403
+    assert web_as(wo.resident).post(url, {"text": "路灯坏了"}).status_code == 200
     assert web_as(wo.handler).post(url, {"text": "路灯坏了"}).status_code == 403
     assert web_as(wo.commissioner_a).post(url, {"text": "路灯坏了"}).status_code == 200
     anonymous = Client().post(url, {"text": "路灯坏了"})
@@ -103,7 +105,7 @@ def test_triage__suggest_api__json_for_staff(var_dir: Path, wo: OrderWorld, api_
 def test_triage__suggest_api__refusals_and_limits(var_dir: Path, wo: OrderWorld,
                                                   api_as: Api) -> None:  # fmt: skip
     url = reverse("api:triage-suggest")
-    refused = api_as(wo.resident).post(url, {"text": "路灯坏了"}, format="json")
+    refused = api_as(wo.handler).post(url, {"text": "路灯坏了"}, format="json")
     assert refused.status_code == 403
     assert refused.json()["code"] == "triage.forbidden"
     assert APIClient().post(url, {"text": "路灯"}, format="json").status_code in (401, 403)
@@ -299,3 +301,29 @@ def test_triage__clusters__page_queries_do_not_grow_with_clusters(
     with CaptureQueriesContext(connection) as three:
         assert client.get(url).content.decode().count('data-testid="triage-cluster"') == 3
     assert len(three) == len(one)
+
+
+def test_triage__intake_forms_and_hotline_desk__offer_the_suggestion(
+    var_dir: Path, wo: OrderWorld, web_as: Web
+) -> None:
+    """The resident's phone form, the call-taker's form and the hotline desk ask for a
+    suggestion as the problem is typed; "Use it" sets each form's own category control."""
+    pages = [
+        (wo.resident, reverse("workorders:new"), "#id_description", "category"),
+        (wo.dispatcher, reverse("workorders:hotline"), "#id_description", "category"),
+        (wo.dispatcher, reverse("hotline:desk"), "#id_summary", "id_category"),
+    ]
+    for user, url, source, target in pages:
+        response = web_as(user).get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert 'data-testid="triage-here"' in html, url
+        assert f"from:{source}" in html, url
+        assert f'"target": "{target}"' in html, url
+        assert "triage/triage.js" in html, url
+    # what the desk's box sends: the call's summary
+    answer = web_as(wo.dispatcher).post(
+        reverse("triage:suggest"),
+        {"summary": "家里停水了，从早上到现在都没得水", "target": "id_category"},
+    )
+    assert 'data-code="utilities"' in answer.content.decode()

@@ -69,14 +69,15 @@ _ORG_MANAGE = {"visit.view", "organisation.manage"}
 _HOTLINE_READ = {"hotline.view"}
 _HOTLINE_DESK = _HOTLINE_READ | {"hotline.take", "knowledge.manage"}
 
-# Triage: category suggestions for staff who register orders; the routing suggestion and
-# the clusters of possible repeats for the desk.
+# Triage: category suggestions for everyone who registers orders (residents on their phone
+# form too: a suggestion is a category name, nothing more); the routing suggestion and the
+# clusters of possible repeats for the desk.
 _TRIAGE_FIELD = {"triage.suggest"}
 _TRIAGE_DESK = {"triage.suggest", "triage.review"}
 
 # Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT),
+    Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT | _TRIAGE_FIELD),
     Role.COMMISSIONER: frozenset(
         _STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD | _ORG_FIELD | _TRIAGE_FIELD
     ),

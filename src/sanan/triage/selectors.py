@@ -32,7 +32,9 @@ CLUSTER_CANDIDATES = 2000  # the most recent open orders compared in one run
 
 def require_suggest(user: Any) -> None:
     if not permissions_for(user).has("triage.suggest"):
-        raise PermissionDenied("triage.forbidden", _("Category suggestions are for staff."))
+        raise PermissionDenied(
+            "triage.forbidden", _("Category suggestions are for the people who register requests.")
+        )
 
 
 # --- category suggestion ---------------------------------------------------------------------

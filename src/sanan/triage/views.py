@@ -50,14 +50,14 @@ def _forbidden(request: HttpRequest, error: DomainError) -> HttpResponse:
 @require_POST
 def suggest(request: HttpRequest) -> HttpResponse:
     """The suggestion fragment for the text typed so far: ``text``, or an intake form's own
-    ``title`` and ``description`` fields. To show it on a form::
-
-        <div hx-post="{% url 'triage:suggest' %}" hx-trigger="input changed delay:300ms from:form"
-             hx-include="[name=title],[name=description]" hx-vals='{"target": "id_category"}'>
-
-    ``target`` names the category select that the "Use it" button fills in."""
+    ``title``, ``description`` or ``summary`` fields. To show it on a form,
+    ``{% include "triage/_suggest_here.html" with source="#id_description" target="category" %}``:
+    ``target`` is the id of the category select, or the name of the category radio buttons,
+    that "Use it" (``triage.js``) sets."""
     post = request.POST
-    text = str(post.get("text", "")) or f"{post.get('title', '')} {post.get('description', '')}"
+    text = str(post.get("text", "")) or " ".join(
+        str(post.get(field, "")) for field in ("title", "description", "summary")
+    )
     try:
         suggestion = triage_suggest(user=request.user, text=text)
     except DomainError as error:
