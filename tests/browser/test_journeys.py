@@ -89,17 +89,34 @@ def test_each_role_signs_in_and_sees_its_home(
 def test_commissioner_sees_only_their_own_courtyard(
     live_demo: Demo, open_page: Any, lang: Lang
 ) -> None:
-    """A commissioner of courtyard 1 reaches the area through the breadcrumbs; its map and list
-    show courtyard 1 only, and another courtyard's address is "not found", not "forbidden"."""
+    """A commissioner whose patch includes courtyard 1 reaches the area through the
+    breadcrumbs; its map and list show the courtyards of the patch only, and another
+    courtyard's address is "not found", not "forbidden"."""
     from django.utils.translation import gettext_lazy as _
+
+    from sanan.accounts.models import User
+    from sanan.accounts.permissions import permissions_for
+    from sanan.places.models import Place, PlaceKind
+
+    user = User.objects.get(username=live_demo.users["commissioner"].username)
+    roots = permissions_for(user).scope_paths("place.view")
+    patch = sorted(
+        Place.objects.filter(kind=PlaceKind.COURTYARD, path__in=roots).values_list("code", "name")
+    )
+    names = {name for _code, name in patch}
+    assert "1号院" in names
+    outside = Place.objects.filter(kind=PlaceKind.COURTYARD).exclude(path__in=roots).first()
+    assert outside is not None
 
     page = open_page(lang)
     sign_in(page, "commissioner", live_demo.password)
     scope = page.locator("section.card").filter(
         has=page.get_by_role("heading", name=_scope_heading("commissioner", lang))
     )
-    expect(scope.locator("a.tile")).to_have_count(1)
-    scope.get_by_role("link", name="1号院").click()
+    expect(scope.locator("a.tile")).to_have_count(len(patch))
+    scope.locator("a.tile").filter(
+        has=page.locator(".tile-name", has_text=re.compile(r"^1号院$"))  # not 11号院
+    ).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("1号院")
     crumbs = page.get_by_role("navigation", name=translated(_("You are here"), lang))
@@ -108,14 +125,15 @@ def test_commissioner_sees_only_their_own_courtyard(
     expect(page.get_by_role("heading", level=1)).to_have_text("红旗小区")
     area_map = page.get_by_test_id("place-map")
     expect(area_map).to_be_visible()
-    expect(area_map.locator("a")).to_have_count(1)
-    expect(area_map.get_by_role("link", name="1号院", exact=True)).to_be_visible()
-    expect(page.locator("main")).not_to_contain_text("2号院")
+    expect(area_map.locator("a")).to_have_count(len(patch))
+    for name in names:
+        expect(area_map.get_by_role("link", name=name, exact=True)).to_be_visible()
+    expect(page.locator("main").get_by_text(outside.name, exact=True)).to_have_count(0)
 
-    response = page.goto(f"/places/{live_demo.place_pk('hq-c02')}/")
+    response = page.goto(f"/places/{outside.pk}/")
     assert response is not None
     assert response.status == 404
-    expect(page.locator("main")).not_to_contain_text("2号院")
+    expect(page.locator("main")).not_to_contain_text(outside.name)
 
 
 def test_butler_opens_the_area_map_with_all_55_courtyards(live_demo: Demo, open_page: Any) -> None:
