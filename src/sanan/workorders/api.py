@@ -394,11 +394,6 @@ class EventSerializer(serializers.Serializer):
     attachments = serializers.ListField(child=serializers.JSONField())
 
 
-def _events(order: WorkOrder, user: Any) -> list[dict[str, Any]]:
-    """Kept for callers not yet moved to ``selectors.work_order_timeline``."""
-    return work_order_timeline(user=user, order=order)
-
-
 # --- orders: intake and lists -----------------------------------------------------------------
 
 

@@ -47,7 +47,6 @@ from sanan.workorders.access import (
     order_access,
     public_only,
 )
-from sanan.workorders.api import _events as visible_events
 from sanan.workorders.callers import caller_lookup
 from sanan.workorders.catalogue import questions_for
 from sanan.workorders.duplicates import work_order_duplicates
@@ -69,6 +68,7 @@ from sanan.workorders.selectors import (
     work_order_get_for,
     work_order_list,
     work_order_queue,
+    work_order_timeline,
 )
 from sanan.workorders.sla import clock_between
 from sanan.workorders.state import TRANSITIONS, Action, Resolution, Satisfaction, State
@@ -869,7 +869,7 @@ def _detail_context(request: HttpRequest, order: WorkOrder) -> dict[str, Any]:
     allowed = allowed_actions(user, order)
     staff = is_staff_for(user, order)
     public = public_only(user, order)
-    events = visible_events(order, user)
+    events = work_order_timeline(user=user, order=order)
     if public:  # a follower: the photos are the other reporters'
         for e in events:
             e["attachments"] = []
