@@ -75,6 +75,9 @@ _HOTLINE_DESK = _HOTLINE_READ | {"hotline.take", "knowledge.manage"}
 _TRIAGE_FIELD = {"triage.suggest"}
 _TRIAGE_DESK = {"triage.suggest", "triage.review"}
 
+# The leader's dashboard, its big screen and the monthly report: figures over a place scope.
+_DASHBOARD = {"dashboard.view"}
+
 # Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT | _TRIAGE_FIELD),
@@ -84,7 +87,9 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD | _TRIAGE_FIELD),
     Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER),
     Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),
-    Role.COMMITTEE: frozenset(_STAFF | _REGISTRY_READ | {"work_order.view"} | _ORG_MANAGE),
+    Role.COMMITTEE: frozenset(
+        _STAFF | _REGISTRY_READ | {"work_order.view"} | _ORG_MANAGE | _DASHBOARD
+    ),
     Role.DISPATCHER: frozenset(
         _STAFF
         | _REGISTRY_DESK
@@ -92,6 +97,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _ORG_OVERSEE
         | _HOTLINE_DESK
         | _TRIAGE_DESK
+        | _DASHBOARD
         | {"place.edit", "user.view", "pii.reveal"}
     ),
     Role.LEADER: frozenset(
@@ -102,6 +108,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _ORG_MANAGE
         | _HOTLINE_READ
         | _TRIAGE_DESK
+        | _DASHBOARD
         | {"user.view", "audit.view", "pii.reveal"}
     ),
     Role.ADMIN: frozenset(
@@ -112,6 +119,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _ORG_FIELD
         | _HOTLINE_DESK
         | _TRIAGE_DESK
+        | _DASHBOARD
         | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
 }
