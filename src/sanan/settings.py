@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "sanan.open311",
     "sanan.hotline",
     "sanan.triage",
+    "sanan.insights",
 ]
 
 MIDDLEWARE = [

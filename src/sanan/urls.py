@@ -26,6 +26,7 @@ api_v1 = [
     path("", include("sanan.organisation.api_urls")),
     path("", include("sanan.hotline.api_urls")),
     path("", include("sanan.triage.api_urls")),
+    path("", include("sanan.insights.api_urls")),
 ]
 
 urlpatterns = [
@@ -42,6 +43,9 @@ urlpatterns = [
     path("open311/", include("sanan.open311.urls")),
     path("hotline/", include("sanan.hotline.urls")),
     path("triage/", include("sanan.triage.urls")),
+    path("dashboard/", include("sanan.dashboard.urls")),
+    path("public/", include("sanan.dashboard.public_urls")),
+    path("insights/", include("sanan.insights.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
