@@ -68,7 +68,10 @@ INSTALLED_APPS = [
     "sanan.open311",
     "sanan.hotline",
     "sanan.triage",
+    "sanan.dashboard",
     "sanan.insights",
+    "sanan.campaigns",
+    "sanan.dualreport",
 ]
 
 MIDDLEWARE = [

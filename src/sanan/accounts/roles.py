@@ -75,20 +75,38 @@ _HOTLINE_DESK = _HOTLINE_READ | {"hotline.take", "knowledge.manage"}
 _TRIAGE_FIELD = {"triage.suggest"}
 _TRIAGE_DESK = {"triage.suggest", "triage.review"}
 
+# Campaigns (百日攻坚, topic of the month): the desk and the leaders run them, the committee
+# follows them. Dual-reporting (双报到): the community publishes tasks and registers units,
+# unit members claim for their own unit, residents rate finished tasks in their community.
+_CAMPAIGN_READ = {"campaign.view"}
+_CAMPAIGN_RUN = {"campaign.view", "campaign.manage"}
+_DUAL_READ = {"dual.view"}
+_DUAL_RUN = {"dual.view", "dual.manage"}
+_DUAL_UNIT = {"dual.view", "dual.claim"}
+_DUAL_RESIDENT = {"dual.rate"}
+
 # The leader's dashboard, its big screen and the monthly report: figures over a place scope.
 _DASHBOARD = {"dashboard.view"}
 
 # Actions: "<entity>.<verb>". Each domain adds its actions above and grants them here.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset(_VIEW | _REGISTRY_READ | _ORDER_RESIDENT | _TRIAGE_FIELD),
+    Role.RESIDENT: frozenset(
+        _VIEW | _REGISTRY_READ | _ORDER_RESIDENT | _TRIAGE_FIELD | _DUAL_RESIDENT
+    ),
     Role.COMMISSIONER: frozenset(
         _STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD | _ORG_FIELD | _TRIAGE_FIELD
     ),
     Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD | _TRIAGE_FIELD),
-    Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER),
+    Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER | _DUAL_UNIT),
     Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),
     Role.COMMITTEE: frozenset(
-        _STAFF | _REGISTRY_READ | {"work_order.view"} | _ORG_MANAGE | _DASHBOARD
+        _STAFF
+        | _REGISTRY_READ
+        | {"work_order.view"}
+        | _ORG_MANAGE
+        | _DASHBOARD
+        | _CAMPAIGN_READ
+        | _DUAL_READ
     ),
     Role.DISPATCHER: frozenset(
         _STAFF
@@ -98,6 +116,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _HOTLINE_DESK
         | _TRIAGE_DESK
         | _DASHBOARD
+        | _CAMPAIGN_RUN
+        | _DUAL_RUN
         | {"place.edit", "user.view", "pii.reveal"}
     ),
     Role.LEADER: frozenset(
@@ -109,6 +129,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _HOTLINE_READ
         | _TRIAGE_DESK
         | _DASHBOARD
+        | _CAMPAIGN_RUN
+        | _DUAL_RUN
         | {"user.view", "audit.view", "pii.reveal"}
     ),
     Role.ADMIN: frozenset(
@@ -120,6 +142,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _HOTLINE_DESK
         | _TRIAGE_DESK
         | _DASHBOARD
+        | _CAMPAIGN_RUN
+        | _DUAL_RUN
         | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
 }

@@ -76,6 +76,15 @@ ACTION_LABELS: dict[str, Promise] = {
     "knowledge.retired": _("Knowledge base answer retired"),
     "knowledge.restored": _("Knowledge base answer restored"),
     "triage.model_trained": _("Category suggestion model trained"),
+    "campaign.created": _("Campaign created"),
+    "campaign.started": _("Campaign started"),
+    "campaign.closed": _("Campaign closed"),
+    "campaign.orders_linked": _("Orders in scope linked to a campaign"),
+    "campaign.order_linked": _("Order linked to a campaign by hand"),
+    "campaign.order_unlinked": _("Order unlinked from a campaign"),
+    "campaign.task_added": _("Campaign task added"),
+    "campaign.task_done": _("Campaign task done"),
+    "campaign.report_exported": _("Campaign report exported"),
 }
 
 SYSTEM_ACTORS: dict[str, Promise] = {
