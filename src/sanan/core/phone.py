@@ -12,10 +12,22 @@ from sanan.core.errors import DomainError
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
+def ascii_digits(value: str) -> str:
+    """NFKC (full-width characters become ASCII), then every other decimal digit (Arabic-Indic
+    ``٣``, Devanagari ``३``…) becomes its ASCII digit too: one number has one spelling, so its
+    blind index and duplicate checks cannot be side-stepped by typing it in another script."""
+    value = unicodedata.normalize("NFKC", value or "")
+    if value.isascii():
+        return value
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch for ch in value
+    )
+
+
 def normalise_digits(value: str) -> str:
-    """Full-width digits become ASCII; spaces, dashes and brackets are dropped."""
-    value = unicodedata.normalize("NFKC", value)
-    return re.sub(r"[\s\-()（）]", "", value)
+    """Full-width and other non-ASCII digits become ASCII; spaces, dashes and brackets are
+    dropped."""
+    return re.sub(r"[\s\-()（）]", "", ascii_digits(value))
 
 
 def normalise_mobile(value: str, *, field: str = "phone") -> str:

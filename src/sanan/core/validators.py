@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
 from sanan.core import clock
 from sanan.core.errors import DomainError
-from sanan.core.phone import mask_mobile, normalise_digits, normalise_mobile
+from sanan.core.phone import ascii_digits, mask_mobile, normalise_digits, normalise_mobile
 
 # --- Resident ID numbers (GB 11643-1999) -----------------------------------------------------
 
@@ -50,9 +49,8 @@ class IdNumber:
 
 
 def normalise_id_number(value: str) -> str:
-    """Full-width characters become ASCII (NFKC), spaces go, ``x`` becomes ``X``."""
-    value = unicodedata.normalize("NFKC", value or "")
-    return re.sub(r"\s+", "", value).upper()
+    """Full-width characters and other digits become ASCII, spaces go, ``x`` becomes ``X``."""
+    return re.sub(r"\s+", "", ascii_digits(value)).upper()
 
 
 def id_number_check_digit(first17: str) -> str:
@@ -148,7 +146,7 @@ def validate_landline(value: str, *, field: str = "phone") -> str:
     Accepts ``0833-1234567``, ``(0833)1234567``, ``（0833）1234567``, ``0833 1234567`` and
     ``083312345678``; without a separator the area code's length follows the numbering plan.
     """
-    typed = unicodedata.normalize("NFKC", value or "").strip()
+    typed = ascii_digits(value).strip()
     compact = re.sub(r"\s+", "-", typed)
     compact = re.sub(r"-+", "-", compact).replace("(-", "(").replace("-)", ")").replace(")-", ")")
     match = _AREA_SPLIT.match(compact) if ("-" in compact or "(" in compact) else None
@@ -217,7 +215,7 @@ class Plate:
 
 def normalise_plate(value: str) -> str:
     """Upper case, ASCII letters and digits, without spaces, dots, dashes or middle dots."""
-    value = unicodedata.normalize("NFKC", value or "").upper()
+    value = ascii_digits(value).upper()
     return re.sub(r"[\s.·•・\-_]", "", value)
 
 
