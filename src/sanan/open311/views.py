@@ -35,12 +35,13 @@ from sanan.open311.models import ApiKey
 from sanan.open311.render import FORMATS, respond
 from sanan.places.coords import LatLng, parse_system, validate
 from sanan.places.models import Place, PlaceKind
-from sanan.workorders.models import QuestionType, WorkOrder
+from sanan.workorders.models import Channel, QuestionType, WorkOrder
+from sanan.workorders.services import DESCRIPTION_LIMITS
 from sanan.workorders.state import CLOSED_STATES
 
 DEFAULT_DAYS = 90
 MAX_REQUESTS = 1000
-MAX_DESCRIPTION = 4000
+MAX_DESCRIPTION = DESCRIPTION_LIMITS[Channel.OPEN311]  # the specification's 4,000
 _ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ORDER_PLACES = (PlaceKind.AREA, PlaceKind.COURTYARD, PlaceKind.HOUSE, PlaceKind.UNIT)

@@ -61,6 +61,9 @@ def _co_handled_by(org_ids: set[int]) -> QuerySet[Any]:
 BOARD_BUCKETS: dict[str, tuple[Any, BucketQ]] = {
     "new": (_("New, to dispatch"), lambda now, user: Q(state=State.REGISTERED)),
     "returned": (_("Returned, to rule on"), lambda now, user: Q(state=State.RETURNED)),
+    # Dispatched (by the desk or automatically by a routing rule) and not finished yet: without
+    # it an order routed on arrival was in no list until it came due.
+    "with_departments": (_("With the departments"), lambda now, user: Q(state__in=OPEN_WORK)),
     "overdue": (_("Overdue"), lambda now, user: overdue_q(now)),
     "due_soon": (_("Due soon"), lambda now, user: due_soon_q(now)),
     "emergency": (

@@ -81,6 +81,8 @@ from sanan.workorders.state import (
 
 SYSTEM = "sanan"
 MAX_DESCRIPTION = 2000
+# Open311 GeoReport v2 lets a description run to 4,000 characters; its clients may send them.
+DESCRIPTION_LIMITS: dict[str, int] = {Channel.OPEN311: 4000}
 MAX_NOTE = 4000
 MAX_EXTENSION_DAYS = 30
 _COURTYARD_DEPTH = KIND_ORDER.index(PlaceKind.COURTYARD) + 1
@@ -722,7 +724,7 @@ def _register(
         raise PermissionDenied(
             "work_order.forbidden", _("Your role may not report through this channel.")
         )
-    description = _text(description, limit=MAX_DESCRIPTION)
+    description = _text(description, limit=DESCRIPTION_LIMITS.get(channel, MAX_DESCRIPTION))
     if not description:
         raise DomainError(
             "work_order.description_required",
