@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "sanan.open311",
     "sanan.hotline",
     "sanan.triage",
+    "sanan.dashboard",
     "sanan.insights",
     "sanan.campaigns",
     "sanan.dualreport",

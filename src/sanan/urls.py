@@ -43,6 +43,8 @@ urlpatterns = [
     path("open311/", include("sanan.open311.urls")),
     path("hotline/", include("sanan.hotline.urls")),
     path("triage/", include("sanan.triage.urls")),
+    path("dashboard/", include("sanan.dashboard.urls")),
+    path("public/", include("sanan.dashboard.public_urls")),
     path("insights/", include("sanan.insights.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -1,0 +1,386 @@
+"""Reads of the leader's dashboard, its big screen, the public figures and the monthly report.
+
+Every figure is counted by the database from the records, over the subtrees of places where
+the acting user holds ``dashboard.view`` (or the place chosen in the filter inside them). The
+orders are scoped by their own ``place_path`` (no join to the place table); each panel is one
+grouped query whatever the number of courtyards or communities:
+
+- ``headline``: registered and finished in the period, open, overdue and supervised now;
+- ``place_breakdown``: the same per courtyard (a community's map) or per community (a
+  district's table), grouped by ``courtyard_id`` or by the community's prefix of the path;
+- ``hotline_months``: calls per month with month over month and year over year;
+- ``escalations``: chases 催办, supervision 督办 and re-handling 重办 since Monday, from the
+  work-order events.
+
+The three rates, their trend, and campaign progress come from ``insights`` and ``campaigns``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Substr, TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sanan.accounts.permissions import permissions_for
+from sanan.core import clock
+from sanan.core.errors import NotFound
+from sanan.dashboard.periods import Period, local_midnight, month_start
+from sanan.places.models import KIND_ORDER, Place, PlaceKind
+from sanan.workorders.models import WorkOrder, WorkOrderEvent
+from sanan.workorders.state import OPEN_STATES, Action, Resolution, State
+
+VIEW = "dashboard.view"
+STEPLEN = Place.steplen
+COMMUNITY_DEPTH = KIND_ORDER.index(PlaceKind.COMMUNITY) + 1
+COURTYARD_DEPTH = KIND_ORDER.index(PlaceKind.COURTYARD) + 1
+OPEN = sorted(OPEN_STATES)
+DONE = [State.FINISHED, State.CALLBACK, State.ARCHIVED]
+ESCALATIONS = (Action.CHASE, Action.SUPERVISE, Action.REHANDLE)
+
+
+def _under(roots: Iterable[str], field_name: str = "place_path") -> Q:
+    """Orders (or anything with a path field) inside one of the subtrees ``roots``."""
+    cond = Q()
+    for root in roots:
+        if root == "":
+            return Q()
+        cond |= Q(**{f"{field_name}__startswith": root})
+    return cond if cond else Q(pk__in=[])
+
+
+def solved_q() -> Q:
+    """A problem solved: the order was finished, and the resident did not rate it partly or
+    not solved (unrated counts as solved, as in the contact ledger)."""
+    return Q(state__in=DONE) & ~Q(resolution__in=[Resolution.PARTLY, Resolution.NOT_SOLVED])
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    return Q(state__in=OPEN, due_at__lte=now)
+
+
+# --- scope and the place filter ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the dashboard counts: ``roots`` are the subtrees (the chosen place, or every place
+    where the user holds ``dashboard.view``); ``focus`` the chosen place."""
+
+    roots: list[str]
+    focus: Place | None
+    options: list[Place]  # the place filter: communities (or the user's own places) …
+    courtyards: list[Place]  # … and the courtyards of the community or area in focus
+    map_place: Place | None  # the area or community whose courtyards the map draws
+    everything: bool = False  # a superuser's scope: every place
+    user_roots: list[str] = field(default_factory=list)  # where the user holds the action
+
+    @property
+    def wide(self) -> bool:
+        """Several communities: the dashboard shows a table of communities, not a map."""
+        return self.map_place is None
+
+
+def dashboard_roots(user: Any) -> list[str]:
+    return permissions_for(user).scope_paths(VIEW)
+
+
+def may_view(user: Any) -> bool:
+    return bool(dashboard_roots(user))
+
+
+def _inside(path: str, roots: list[str]) -> bool:
+    return any(path.startswith(root) for root in roots)
+
+
+def dashboard_scope(*, user: Any, place: Any = None) -> Scope:
+    """The user's dashboard scope, narrowed to ``place`` (a pk) when given. No
+    ``dashboard.view`` anywhere, or a place outside the scope: ``NotFound``. Three queries."""
+    roots = dashboard_roots(user)
+    if not roots:
+        raise NotFound("not_found", _("Not found."))
+    everything = roots == [""]
+    focus: Place | None = None
+    if place not in (None, ""):
+        try:
+            focus = Place.objects.get(pk=int(place))
+        except (Place.DoesNotExist, TypeError, ValueError):
+            raise NotFound("not_found", _("No such place.")) from None
+        if not _inside(focus.path, roots):
+            raise NotFound("not_found", _("No such place."))
+    own = [] if everything else list(Place.objects.filter(path__in=roots).order_by("path"))
+    # The filter: every community inside the scope, and the user's own places below that level.
+    cond = Q(kind=PlaceKind.COMMUNITY) & _under(roots, "path")
+    options = list(Place.objects.filter(cond).order_by("path"))
+    options += [p for p in own if p.depth > COMMUNITY_DEPTH]
+    target = focus
+    if target is None and len(own) == 1:
+        target = own[0]
+    if target is None and len(options) == 1:
+        target = options[0]
+    map_place: Place | None = None
+    if target is not None and target.depth >= COMMUNITY_DEPTH:
+        map_place = target
+        if target.depth >= COURTYARD_DEPTH:
+            parent_path = target.path[: (COURTYARD_DEPTH - 1) * STEPLEN]
+            map_place = next((p for p in own + options if p.path == parent_path), None)
+            if map_place is None and _inside(parent_path, roots):
+                map_place = Place.objects.filter(path=parent_path).first()
+            map_place = map_place or target
+    courtyards: list[Place] = []
+    if map_place is not None:
+        courtyards = list(
+            Place.objects.filter(
+                _under([map_place.path], "path"), _under(roots, "path"), kind=PlaceKind.COURTYARD
+            ).order_by("path")
+        )
+    return Scope(
+        roots=[focus.path] if focus is not None else roots,
+        focus=focus,
+        options=options,
+        courtyards=courtyards,
+        map_place=map_place,
+        everything=everything and focus is None,
+        user_roots=roots,
+    )
+
+
+def orders_in(scope: Scope) -> QuerySet[WorkOrder]:
+    return WorkOrder.objects.filter(_under(scope.roots))
+
+
+# --- the headline and the breakdown by place --------------------------------------------------
+
+
+FIGURES = ("registered", "finished", "solved", "open", "overdue", "supervised")
+
+
+@dataclass
+class Figures:
+    registered: int = 0  # in the period
+    finished: int = 0  # in the period
+    solved: int = 0  # finished in the period and not rated partly or not solved
+    open: int = 0  # now
+    overdue: int = 0  # now
+    supervised: int = 0  # now, open and under supervision
+
+    def add(self, other: Figures) -> None:
+        for name in FIGURES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _counts(period: Period, now: dt.datetime) -> dict[str, Any]:
+    in_period = Q(finished_at__gte=period.start, finished_at__lt=period.end)
+    return {
+        "registered": Count(
+            "pk", filter=Q(created_at__gte=period.start, created_at__lt=period.end)
+        ),
+        "finished": Count("pk", filter=in_period & Q(state__in=DONE)),
+        "solved": Count("pk", filter=in_period & solved_q()),
+        "open": Count("pk", filter=Q(state__in=OPEN)),
+        "overdue": Count("pk", filter=overdue_q(now)),
+        "supervised": Count("pk", filter=Q(state__in=OPEN, supervision_level__gt=0)),
+    }
+
+
+def _relevant(period: Period) -> Q:
+    """Only orders that count for something: open now, registered or finished in the period."""
+    return (
+        Q(state__in=OPEN)
+        | Q(created_at__gte=period.start, created_at__lt=period.end)
+        | Q(finished_at__gte=period.start, finished_at__lt=period.end)
+    )
+
+
+def headline(*, scope: Scope, period: Period, now: dt.datetime | None = None) -> Figures:
+    """The figures at the top of the dashboard (one query)."""
+    now = now or clock.now()
+    row = orders_in(scope).filter(_relevant(period)).aggregate(**_counts(period, now))
+    return Figures(**row)
+
+
+@dataclass
+class PlaceFigures:
+    place: Place | None  # None: orders outside any courtyard
+    figures: Figures
+    name: str = ""
+    url: str = ""  # the dashboard narrowed to the place (set by the page)
+    links: dict[str, str] = field(default_factory=dict)  # each figure's order list
+
+    @property
+    def label(self) -> str:
+        return self.place.name if self.place is not None else self.name
+
+
+def _figures(row: Any) -> Figures:
+    return Figures(**{name: row[name] for name in FIGURES})
+
+
+def place_breakdown(
+    *, scope: Scope, period: Period, now: dt.datetime | None = None
+) -> list[PlaceFigures]:
+    """The figures per courtyard of the place on the map (every courtyard, none left out), or
+    per community for a wide scope. One grouped query, and one for the communities' names."""
+    now = now or clock.now()
+    if scope.map_place is not None:
+        qs = WorkOrder.objects.filter(_under([scope.map_place.path]), _under(scope.user_roots))
+        grouped = (
+            qs.filter(_relevant(period)).values("courtyard_id").annotate(**_counts(period, now))
+        )
+        by_id = {r["courtyard_id"]: _figures(r) for r in grouped.order_by()}
+        result = [PlaceFigures(c, by_id.pop(c.pk, Figures())) for c in scope.courtyards]
+        rest = Figures()
+        for figures in by_id.values():
+            rest.add(figures)
+        if any(vars(rest).values()):
+            result.append(PlaceFigures(None, rest, str(_("Outside the courtyards"))))
+        return result
+    length = COMMUNITY_DEPTH * STEPLEN
+    rows: Any = (
+        orders_in(scope)
+        .filter(_relevant(period))
+        .annotate(community_path=Substr("place_path", 1, length))
+        .values("community_path")
+        .annotate(**_counts(period, now))
+        .order_by()
+    )
+    by_path = {r["community_path"]: _figures(r) for r in rows}
+    communities = {p.path: p for p in scope.options if p.depth == COMMUNITY_DEPTH}
+    result = [PlaceFigures(p, by_path.pop(path, Figures())) for path, p in communities.items()]
+    if by_path:
+        names = dict(Place.objects.filter(path__in=list(by_path)).values_list("path", "name"))
+        for path, figures in sorted(by_path.items()):
+            result.append(PlaceFigures(None, figures, names.get(path, path)))
+    return result
+
+
+# --- the hotline --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HotlineMonth:
+    month: dt.date
+    calls: int
+    previous_month: int
+    previous_year: int
+
+    @staticmethod
+    def _change(now: int, then: int) -> float | None:
+        return round((now - then) * 100 / then, 1) if then else None
+
+    @property
+    def mom(self) -> float | None:
+        return self._change(self.calls, self.previous_month)
+
+    @property
+    def yoy(self) -> float | None:
+        return self._change(self.calls, self.previous_year)
+
+
+@dataclass
+class Hotline:
+    months: list[HotlineMonth] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(m.calls for m in self.months)
+
+    @property
+    def total_year_before(self) -> int:
+        return sum(m.previous_year for m in self.months)
+
+    @property
+    def change(self) -> float | None:
+        """Calls in the period against the same months a year earlier, in per cent."""
+        return HotlineMonth._change(self.total, self.total_year_before)
+
+
+def hotline_months(*, roots: list[str], months: list[dt.date]) -> Hotline:
+    """Hotline calls per month over ``months`` within the subtrees ``roots``, each with the
+    month before and the same month a year before (one grouped query over 13 more months).
+    Counts only: no call, caller or summary leaves this function."""
+    from sanan.hotline.models import CallRecord
+
+    if not months:
+        return Hotline()
+    since = local_midnight(month_start(months[0], 12))
+    until = local_midnight(month_start(months[-1], -1))
+    tz = timezone.get_current_timezone()
+    rows = (
+        CallRecord.objects.filter(_under(roots, "place__path"))
+        .filter(started_at__gte=since, started_at__lt=until)
+        .annotate(month=TruncMonth("started_at", tzinfo=tz))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    per: dict[dt.date, int] = defaultdict(int)
+    for r in rows:
+        m = r["month"]
+        per[m.date() if isinstance(m, dt.datetime) else m] += r["n"]
+    return Hotline(
+        [
+            HotlineMonth(
+                m, per.get(m, 0), per.get(month_start(m, 1), 0), per.get(month_start(m, 12), 0)
+            )
+            for m in months
+        ]
+    )
+
+
+# --- what escalated this week -----------------------------------------------------------------
+
+
+def week_start(now: dt.datetime | None = None) -> dt.datetime:
+    """Monday 00:00 of this week, local time."""
+    today = timezone.localdate(now or clock.now())
+    return local_midnight(today - dt.timedelta(days=today.weekday()))
+
+
+@dataclass
+class Escalation:
+    action: str
+    label: str
+    count: int
+    url: str = ""  # the list of the orders (set by the page)
+
+
+@dataclass
+class Escalations:
+    since: dt.datetime
+    counts: list[Escalation]
+    latest: list[WorkOrderEvent]
+
+    @property
+    def total(self) -> int:
+        return sum(c.count for c in self.counts)
+
+
+def escalations(*, scope: Scope, now: dt.datetime | None = None, latest: int = 8) -> Escalations:
+    """Chases, supervision and re-handling since Monday inside the scope: a count per kind
+    (one query) and the latest events with their orders (one query)."""
+    since = week_start(now)
+    events = WorkOrderEvent.objects.filter(
+        _under(scope.roots, "order__place_path"), action__in=ESCALATIONS, at__gte=since
+    )
+    counts = events.aggregate(**{a.value: Count("pk", filter=Q(action=a)) for a in ESCALATIONS})
+    rows = list(
+        events.select_related("order__category", "order__courtyard").order_by("-at", "-id")[:latest]
+    )
+    return Escalations(
+        since=since,
+        counts=[Escalation(a.value, str(a.label), counts[a.value]) for a in ESCALATIONS],
+        latest=rows,
+    )
+
+
+def escalated_q(action: str, since: dt.datetime) -> Q:
+    """Orders with an escalation event of ``action`` since ``since`` (for the drill-down)."""
+    events = WorkOrderEvent.objects.filter(order_id=OuterRef("pk"), action=action, at__gte=since)
+    return Q(Exists(events))
