@@ -257,7 +257,7 @@ def test_dashboard__queries__do_not_grow_with_courtyards(
     assert first  # the block ran
 
 
-QUERIES = 12
+QUERIES = 17
 
 
 def test_orders_list__queries__do_not_grow_with_rows(
@@ -277,3 +277,25 @@ def test_orders_list__queries__do_not_grow_with_rows(
 
 
 LIST_QUERIES = 6
+
+
+def test_dashboard__three_rates__from_the_records(
+    season: Season, wo: OrderWorld, web_as: Callable[[User], Client]
+) -> None:
+    """Two complaints of the season were rated: one solved and satisfied, one partly solved
+    and fairly satisfied. Resolution 1 of 2, satisfaction 2 of 2 (fairly counts)."""
+    from sanan.insights.services import insights_refresh
+
+    insights_refresh()
+    response = web_as(wo.fresh(wo.leader)).get("/dashboard/")
+    rates = {r.code: r for r in response.context["rates"]}
+    assert (rates["resolution_rate"].numerator, rates["resolution_rate"].denominator) == (1, 2)
+    assert rates["resolution_rate"].value == 50.0
+    assert (rates["satisfaction_rate"].numerator, rates["satisfaction_rate"].denominator) == (2, 2)
+    assert rates["satisfaction_rate"].value == 100.0
+    html = response.content.decode()
+    assert 'data-testid="rate-resolution_rate"' in html
+    assert "50.0%" in html
+    chart = response.context["rates_chart"]
+    september = chart["categories"].index("2026-09")
+    assert chart["series"][1]["data"][september] == 50.0  # the resolution rate of September

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from sanan.core import clock
 from sanan.core.privacy import mask_personal
-from sanan.dashboard import periods
+from sanan.dashboard import composed, periods
 from sanan.dashboard import selectors as sel
 from sanan.places.models import Place, PlaceKind
 from sanan.workorders.models import WorkOrder, WorkOrderEvent
@@ -113,4 +113,5 @@ def figures(place: Place) -> dict[str, Any]:
             "unit": "",
         },
         "stories": stories(place=place),
+        "rates": composed.public_rates(place=place, period=period),
     }

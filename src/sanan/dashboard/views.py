@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 from sanan.accounts.permissions import permissions_for
 from sanan.core import clock
 from sanan.core.errors import DomainError, NotFound
-from sanan.dashboard import periods, public, reports
+from sanan.dashboard import composed, periods, public, reports
 from sanan.dashboard import selectors as sel
 from sanan.dashboard.filters import DashboardOrderFilter
 from sanan.dashboard.periods import Period
@@ -178,8 +178,13 @@ def dashboard_context(request: HttpRequest, scope: sel.Scope, period: Period) ->
         "series": [{"name": _("Hotline calls"), "data": [m.calls for m in hotline.months]}],
         "unit": "",
     }
-    perms = permissions_for(user) if getattr(user, "is_authenticated", False) else None
+    perms = permissions_for(user)
     return {
+        "rates": composed.rates(user=user, scope=scope, period=period),
+        "rates_chart": composed.rates_chart(user=user, scope=scope, period=period),
+        "campaigns": composed.campaigns(user=user, scope=scope)
+        if perms.has("campaign.view")
+        else None,
         "scope": scope,
         "period": period,
         "period_choices": _period_choices(period),
@@ -190,9 +195,7 @@ def dashboard_context(request: HttpRequest, scope: sel.Scope, period: Period) ->
         "map": _map(scope, rows, period),
         "hotline": hotline,
         "hotline_chart": hotline_chart,
-        "hotline_url": reverse("hotline:statistics")
-        if perms is not None and perms.has("hotline.view")
-        else "",
+        "hotline_url": reverse("hotline:statistics") if perms.has("hotline.view") else "",
         "escalations": escalated,
         "place_title": scope.focus.name if scope.focus is not None else _scope_title(scope),
         "report": _report_month(period),
