@@ -82,7 +82,7 @@ _CAMPAIGN_READ = {"campaign.view"}
 _CAMPAIGN_RUN = {"campaign.view", "campaign.manage"}
 _DUAL_READ = {"dual.view"}
 _DUAL_RUN = {"dual.view", "dual.manage"}
-_DUAL_UNIT = {"dual.view", "dual.claim"}
+_DUAL_UNIT = {"dual.claim"}  # their own unit only: see ``dualreport.access``
 _DUAL_RESIDENT = {"dual.rate"}
 
 # The leader's dashboard, its big screen and the monthly report: figures over a place scope.

@@ -85,6 +85,16 @@ ACTION_LABELS: dict[str, Promise] = {
     "campaign.task_added": _("Campaign task added"),
     "campaign.task_done": _("Campaign task done"),
     "campaign.report_exported": _("Campaign report exported"),
+    "registration.created": _("Dual-reporting registration recorded"),
+    "registration.ended": _("Dual-reporting registration ended"),
+    "dual_task.published": _("Dual-reporting task published"),
+    "dual_task.closed": _("Dual-reporting task closed"),
+    "dual_task.cancelled": _("Dual-reporting task cancelled"),
+    "dual_claim.claimed": _("Dual-reporting task claimed"),
+    "dual_claim.withdrawn": _("Dual-reporting claim withdrawn"),
+    "dual_claim.completed": _("Dual-reporting task reported done"),
+    "dual_claim.rated": _("Dual-reporting work rated"),
+    "dual.evaluation_exported": _("Dual-reporting evaluation exported"),
 }
 
 SYSTEM_ACTORS: dict[str, Promise] = {
