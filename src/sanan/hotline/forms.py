@@ -67,7 +67,9 @@ class CallForm(DomainErrorForm):
 
 class KnowledgeForm(DomainErrorForm):
     question = forms.CharField(label=_("Question"), max_length=200)
-    answer = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 8}))
+    answer = forms.CharField(
+        label=_("Answer"), widget=forms.Textarea(attrs={"rows": 8}), max_length=4000
+    )  # services.MAX_ANSWER: the service would cut a longer one short
     keywords = forms.CharField(
         label=_("Keywords"),
         required=False,
