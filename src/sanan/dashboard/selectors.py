@@ -297,7 +297,10 @@ class Hotline:
 
     @property
     def change(self) -> float | None:
-        """Calls in the period against the same months a year earlier, in per cent."""
+        """Calls in the period against the same months a year earlier, in per cent; only
+        when every one of those months had calls (a year with a gap compares nothing)."""
+        if not self.months or any(m.previous_year == 0 for m in self.months):
+            return None
         return HotlineMonth._change(self.total, self.total_year_before)
 
 
