@@ -63,6 +63,7 @@ PERSONAS: dict[str, PersonaSpec] = {
             "p-unitmember", "双报到", "13900000009", Role.UNIT_MEMBER, "t-community", "t-unit"
         ),
         PersonaSpec("p-committee", "居委 委员", "13900000010", Role.COMMITTEE, "t-area"),
+        PersonaSpec("p-partymember", "党员 老李", "13900000012", Role.PARTY_MEMBER, "t-area"),
     ]
 }
 PERSONA_FOR_ROLE: dict[str, str] = {
@@ -75,6 +76,7 @@ PERSONA_FOR_ROLE: dict[str, str] = {
     Role.COMMITTEE: "p-committee",
     Role.LEADER: "p-leader",
     Role.ADMIN: "p-admin",
+    Role.PARTY_MEMBER: "p-partymember",
 }
 
 

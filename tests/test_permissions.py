@@ -307,6 +307,7 @@ ROLE_TABLE = {
     Role.COMMITTEE: (True, True),
     Role.LEADER: (True, True),
     Role.ADMIN: (True, True),
+    Role.PARTY_MEMBER: (True, True),  # over the area of their Party branch
 }
 
 

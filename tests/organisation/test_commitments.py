@@ -31,7 +31,7 @@ def _card(org: OrgWorld) -> MemberProfile:
 
 
 def _promise(org: OrgWorld, days: int = 10, title: str = "每月走访院内独居老人"):  # type: ignore[no-untyped-def]
-    if not MemberProfile.objects.filter(user=org.member_a).exists():
+    if not MemberProfile.objects.filter(user=org.member_a, motto="有事找我").exists():
         _card(org)
     return services.commitment_publish(
         actor=org.fresh(org.member_a),

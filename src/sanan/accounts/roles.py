@@ -16,6 +16,7 @@ class Role(models.TextChoices):
     COMMITTEE = "committee", _("Committee member")
     LEADER = "leader", _("Community leader")
     ADMIN = "admin", _("Administrator")
+    PARTY_MEMBER = "party_member", _("Party member")
 
 
 # Which role's home page a user with several roles sees first.
@@ -29,6 +30,7 @@ ROLE_PRIORITY: list[str] = [
     Role.RED_BUTLER,
     Role.UNIT_MEMBER,
     Role.RESIDENT,
+    Role.PARTY_MEMBER,  # a member who lives here keeps the resident's home page
 ]
 
 # Roles that must name the organisation they act for.
@@ -64,6 +66,9 @@ _ORDER_LEAD = {"work_order.view", "work_order.supervise"}
 _ORG_FIELD = {"visit.record", "visit.view"}
 _ORG_OVERSEE = {"visit.view"}
 _ORG_MANAGE = {"visit.view", "organisation.manage"}
+# A Party member (granted by a current membership of a Party branch or committee, over its
+# place) publishes their own commitments there and sees the chart, cards and commitments.
+_ORG_MEMBER = {"commitment.publish"}
 
 # Hotline desk (连心热线): calls, call-backs, statistics and the knowledge base.
 _HOTLINE_READ = {"hotline.view"}
@@ -94,10 +99,17 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         _VIEW | _REGISTRY_READ | _ORDER_RESIDENT | _TRIAGE_FIELD | _DUAL_RESIDENT
     ),
     Role.COMMISSIONER: frozenset(
-        _STAFF | _REGISTRY_WRITE | {"resident.export"} | _ORDER_FIELD | _ORG_FIELD | _TRIAGE_FIELD
+        _STAFF
+        | _REGISTRY_WRITE
+        | {"resident.export"}
+        | _ORDER_FIELD
+        | _ORG_FIELD
+        | _ORG_MEMBER
+        | _TRIAGE_FIELD
     ),
     Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD | _TRIAGE_FIELD),
     Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER | _DUAL_UNIT),
+    Role.PARTY_MEMBER: frozenset(_VIEW | _ORG_MEMBER),
     Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),
     Role.COMMITTEE: frozenset(
         _STAFF

@@ -28,6 +28,7 @@ simulated year only when no demo commitment (``demo-k-``) or visit (``demo-v-``)
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import heapq
 import random
 import time
@@ -221,6 +222,14 @@ def build_structure(rng: random.Random, community: Place, area: Place, since: dt
     )
     leader = User.objects.filter(username="leader").first()
     committee = User.objects.filter(username="committee").first()
+    for person, serves in ((leader, community), (committee, area)):
+        if person is not None:  # their cards before their Party memberships (stable QR tokens)
+            services.member_profile_ensure(
+                actor=ACTOR,
+                user=person,
+                place=serves,
+                card_token=hashlib.sha256(f"demo-card-{person.username}".encode()).hexdigest()[:16],
+            )
     if leader is not None:
         services.membership_add(
             actor=ACTOR,
@@ -272,6 +281,23 @@ def build_structure(rng: random.Random, community: Place, area: Place, since: dt
     positions = [Position.DEPUTY_SECRETARY, Position.COMMITTEE_MEMBER, Position.COMMITTEE_MEMBER]
     for i, user in enumerate(members):
         joined = since - dt.timedelta(days=rng.randint(30, 3 * 365))
+        if i < COMMISSIONERS:
+            place, code = patches[i][0], commissioner_type.code
+        else:
+            post_type = other_types[(i - COMMISSIONERS) % len(other_types)]
+            place, code = courtyards[(i * 7) % len(courtyards)], post_type.code
+        # The card first (its QR token comes from the seed), then the membership, which
+        # grants the Party member's role and would otherwise issue a card of its own.
+        services.member_profile_ensure(
+            actor=ACTOR,
+            user=user,
+            place=place,
+            joined_party_on=joined - dt.timedelta(days=rng.randint(365, 30 * 365)),
+            motto=rng.choice(
+                ["有事找我，马上就办", "群众的小事就是我的大事", "一心为民，说到做到"]
+            ),
+            card_token=f"{rng.getrandbits(64):016x}",
+        )
         services.membership_add(
             actor=ACTOR,
             organisation=branch,
@@ -290,10 +316,7 @@ def build_structure(rng: random.Random, community: Place, area: Place, since: dt
                     organisation=branch,
                     started_on=joined,
                 )
-            place, code = patches[i][0], commissioner_type.code
         else:
-            post_type = other_types[(i - COMMISSIONERS) % len(other_types)]
-            place = courtyards[(i * 7) % len(courtyards)]
             services.post_assign(
                 actor=ACTOR,
                 holder=user,
@@ -302,19 +325,8 @@ def build_structure(rng: random.Random, community: Place, area: Place, since: dt
                 organisation=branch,
                 started_on=joined,
             )
-            code = post_type.code
         structure.post_place[user.pk] = place
         structure.post_code[user.pk] = code
-        services.member_profile_ensure(
-            actor=ACTOR,
-            user=user,
-            place=place,
-            joined_party_on=joined - dt.timedelta(days=rng.randint(365, 30 * 365)),
-            motto=rng.choice(
-                ["有事找我，马上就办", "群众的小事就是我的大事", "一心为民，说到做到"]
-            ),
-            card_token=f"{rng.getrandbits(64):016x}",
-        )
     # The residents' bodies: a few members in each (the self-management committee's chair
     # and deputy are members of the branch too: the three-party linkage).
     for org, chosen in (
@@ -778,6 +790,13 @@ def _add_logins(structure: Structure, butlers: list[Any], logins: list[Any]) -> 
             n = int(user.username.removeprefix("pm-"))
             scope = "、".join(c.name for c in patch)
             logins.append(DemoLogin(str(Role.COMMISSIONER.label), user.username, _phone(n), scope))
+    member = structure.members[COMMISSIONERS]  # a Party member whose post grants no role
+    if member.username not in listed:
+        n = int(member.username.removeprefix("pm-"))
+        place = structure.post_place[member.pk]
+        logins.append(
+            DemoLogin(str(Role.PARTY_MEMBER.label), member.username, _phone(n), place.name)
+        )
     for b in butlers:
         if b.user.username not in listed:
             n = 100 + int(b.user.username.removeprefix("rb-"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from sanan.accounts.permissions import _ancestors, permissions_for
 from sanan.core import clock
@@ -123,6 +124,64 @@ def organisation_get_for(*, user: Any, pk: Any) -> Organisation:
         return Organisation.objects.filter(related_q(user)).select_related("place").get(pk=int(pk))
     except (Organisation.DoesNotExist, TypeError, ValueError):
         raise NotFound("not_found", "Not found.") from None
+
+
+def organisation_members(
+    *, organisation: Organisation, ended_limit: int = 30
+) -> tuple[list[Membership], list[Membership]]:
+    """Current members (most senior first) and the latest who left, two queries."""
+    qs = Membership.objects.filter(organisation=organisation).select_related("user", "term")
+    current = sorted(
+        qs.filter(ended_on__isnull=True),
+        key=lambda m: (POSITION_RANK.get(m.position, 99), str(m.user), m.pk),
+    )
+    ended = list(qs.filter(ended_on__isnull=False).order_by("-ended_on", "-id")[:ended_limit])
+    return current, ended
+
+
+def member_candidates(*, user: Any) -> QuerySet[Any]:
+    """People the acting user may add to an organisation: those holding a role inside the
+    places they manage, and the members of the organisations around them."""
+    from sanan.accounts.models import User
+    from sanan.accounts.selectors import user_list
+
+    in_scope = user_list(user=user, action="organisation.manage").values("pk")
+    members = Membership.objects.filter(related_q(user, "organisation__place")).values("user_id")
+    return User.objects.filter(Q(pk__in=in_scope) | Q(pk__in=members), is_active=True)
+
+
+def member_find(*, user: Any, text: str) -> Any:
+    """The person a desk form names by mobile number, username or full name, among the
+    candidates; a ``DomainError`` on the ``person`` field otherwise (never echoing a number)."""
+    from sanan.accounts.backends import find_account
+    from sanan.core.errors import DomainError
+
+    text = (text or "").strip()
+    candidates = member_candidates(user=user)
+    found = find_account(text) if text else None
+    if found is not None and candidates.filter(pk=found.pk).exists():
+        return found
+    named = list(candidates.filter(display_name=text)[:2]) if text else []
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        raise DomainError(
+            "membership.person_ambiguous",
+            _("Several people have this name: enter their mobile number."),
+            fields={"person": [_("Several people have this name: enter their mobile number.")]},
+        )
+    raise DomainError(
+        "membership.person_not_found",
+        _("Nobody with this number or name is known in your places."),
+        fields={"person": [_("Check the number or name; the person needs an account first.")]},
+    )
+
+
+def post_type_list_with_counts() -> QuerySet[PostType]:
+    """Every post type, in use first, with how many hold it now (one query)."""
+    return PostType.objects.annotate(
+        holders=Count("posts", filter=Q(posts__ended_on__isnull=True))
+    ).order_by("-active", "order", "code")
 
 
 # --- posts and coverage ---------------------------------------------------------------------

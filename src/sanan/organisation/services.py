@@ -17,7 +17,9 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from sanan.accounts.models import RoleAssignment
 from sanan.accounts.permissions import permissions_for
@@ -39,6 +41,7 @@ from sanan.organisation.models import (
     MemberProfile,
     Membership,
     Organisation,
+    OrganisationKind,
     Position,
     Post,
     PostType,
@@ -51,6 +54,7 @@ from sanan.places.models import Place, PlaceKind
 
 MANAGE = "organisation.manage"
 RECORD_VISIT = "visit.record"
+PUBLISH = "commitment.publish"
 MAX_TEXT = 2000
 
 
@@ -96,10 +100,22 @@ def organisation_ensure(
 
 
 def term_ensure(
-    *, actor: Any, organisation: Organisation, name: str, starts_on: date, ends_on: date | None
+    *,
+    actor: Any,
+    organisation: Organisation,
+    name: str,
+    starts_on: date,
+    ends_on: date | None,
+    strict: bool = False,
 ) -> Term:
-    """The term ``name`` of ``organisation`` (idempotent)."""
+    """The term ``name`` of ``organisation`` (idempotent; with ``strict`` an existing name is
+    refused)."""
     _require(actor, MANAGE, organisation)
+    name = _text(name, limit=60)
+    if not name:
+        raise DomainError(
+            "term.name_required", _("Name the term."), fields={"name": [_("Required.")]}
+        )
     if ends_on is not None and ends_on < starts_on:
         raise DomainError(
             "term.ends_before_start",
@@ -112,11 +128,20 @@ def term_ensure(
             name=name,
             defaults={"starts_on": starts_on, "ends_on": ends_on},
         )
+        if not created and strict:
+            raise DomainError(
+                "term.name_taken",
+                _("This organisation already has a term with this name."),
+                fields={"name": [_("Choose another name.")]},
+            )
         if created:
             audit_record(
                 actor=actor, action="term.created", target=organisation, data={"term": name}
             )
     return term
+
+
+PARTY_KINDS = frozenset({OrganisationKind.PARTY_BRANCH, OrganisationKind.PARTY_COMMITTEE})
 
 
 def membership_add(
@@ -128,15 +153,39 @@ def membership_add(
     position: str = Position.MEMBER,
     term: Term | None = None,
     started_on: date | None = None,
+    strict: bool = False,
 ) -> Membership:
-    """Make ``user`` a current member of ``organisation`` (idempotent)."""
+    """Make ``user`` a current member of ``organisation`` (idempotent; with ``strict`` a
+    current member is refused). A member of a Party branch or committee receives the scoped
+    ``party_member`` role over its place (to publish their own commitments) and a public
+    card, in the same transaction."""
     _require(actor, MANAGE, organisation)
-    position = Position(position)
+    try:
+        position = Position(position)
+    except ValueError:
+        raise DomainError(
+            "membership.position_invalid",
+            _("Choose a position from the list."),
+            fields={"position": [_("Choose a position from the list.")]},
+        ) from None
     if term is not None and term.organisation_id != organisation.pk:
         raise DomainError(
             "membership.term_mismatch",
             _("This term belongs to another organisation."),
             fields={"term": [_("Choose a term of this organisation.")]},
+        )
+    if not user.is_active:
+        raise DomainError(
+            "membership.user_inactive",
+            _("This person's account is closed."),
+            fields={"user": [_("Choose an active person.")]},
+        )
+    started_on = started_on or clock.today()
+    if started_on > clock.today() + dt.timedelta(days=366):
+        raise DomainError(
+            "membership.starts_too_late",
+            _("A membership starts within a year from today."),
+            fields={"started_on": [_("Choose an earlier date.")]},
         )
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
@@ -144,33 +193,95 @@ def membership_add(
             user=user,
             ended_on=None,
             defaults={
-                "title": title,
+                "title": _text(title, limit=60),
                 "position": position,
                 "term": term,
-                "started_on": started_on or clock.today(),
+                "started_on": started_on,
             },
         )
+        if not created and strict:
+            raise DomainError(
+                "membership.already_member",
+                _("%(name)s is already a member of %(organisation)s.")
+                % {"name": user, "organisation": organisation.name},
+                fields={"user": [_("Choose someone who is not a member yet.")]},
+            )
         if created:
+            if organisation.kind in PARTY_KINDS:
+                role_grant(
+                    actor=actor,
+                    user=user,
+                    role=Role.PARTY_MEMBER,
+                    place=organisation.place,
+                    reason=str(_("Party membership: %(org)s") % {"org": organisation.name}),
+                )
+                member_profile_ensure(actor=actor, user=user, place=organisation.place)
             audit_record(
                 actor=actor,
                 action="membership.added",
                 target=organisation,
                 data={"user": user.pk, "title": title, "position": position.value},
             )
+    _forget_permissions(user)
     return membership
 
 
-def membership_end(*, actor: Any, membership: Membership, ended_on: date | None = None) -> None:
-    _require(actor, MANAGE, membership.organisation)
+def membership_end(
+    *, actor: Any, membership: Membership, ended_on: date | None = None, reason: str = ""
+) -> Membership:
+    """End a membership. Leaving a Party body ends the posts held for it (their roles go
+    with them, and a courtyard left without a commissioner shows as a gap at once) and the
+    ``party_member`` role, unless another current Party membership grants it there."""
+    organisation = membership.organisation
+    _require(actor, MANAGE, organisation)
+    ended_on = ended_on or clock.today()
+    if ended_on < membership.started_on:
+        raise DomainError(
+            "membership.ends_before_start",
+            _("A membership cannot end before it started (%(day)s).")
+            % {"day": membership.started_on.isoformat()},
+            fields={"ended_on": [_("Choose a later date.")]},
+        )
     with transaction.atomic():
-        membership.ended_on = ended_on or clock.today()
-        membership.save(update_fields=["ended_on"])
+        claimed = Membership.objects.filter(pk=membership.pk, ended_on__isnull=True).update(
+            ended_on=ended_on
+        )
+        if not claimed:
+            raise DomainError(
+                "membership.already_ended",
+                _("This membership has already ended."),
+                status_code=409,
+            )
+        membership.refresh_from_db()
+        user = membership.user
+        if organisation.kind in PARTY_KINDS:
+            for post in Post.objects.current().filter(holder=user, organisation=organisation):
+                post_end(actor=actor, post=post, reason=reason or "membership ended")
+            still_member = Membership.objects.filter(
+                user=user,
+                ended_on__isnull=True,
+                organisation__kind__in=PARTY_KINDS,
+                organisation__place=organisation.place,
+            ).exists()
+            assignment = RoleAssignment.objects.filter(
+                user=user,
+                role=Role.PARTY_MEMBER,
+                place=organisation.place,
+                organisation__isnull=True,
+            ).first()
+            if assignment is not None and not still_member:
+                role_revoke(
+                    actor=actor, assignment=assignment, reason=reason or "left the Party body"
+                )
         audit_record(
             actor=actor,
             action="membership.ended",
-            target=membership.organisation,
+            target=organisation,
+            reason=reason,
             data={"user": membership.user_id},
         )
+    _forget_permissions(membership.user)
+    return membership
 
 
 # --- posts and areas ------------------------------------------------------------------------
@@ -290,6 +401,131 @@ def post_end(*, actor: Any, post: Post, reason: str = "", ended_on: date | None 
     return post
 
 
+# --- post types (data: renamed, added, retired) ------------------------------------------------
+
+GRANTABLE_ROLES = ("", Role.COMMISSIONER.value)
+
+
+def _require_manage_somewhere(actor: Any) -> None:
+    """Post types are the community's shared list: anyone who manages the organisation
+    somewhere may edit it (Sanan itself always)."""
+    if _is_person(actor) and not permissions_for(actor).has(MANAGE):
+        raise PermissionDenied("auth.forbidden", _("You may not change the list of posts."))
+
+
+def _post_type_names(
+    name: str, name_en: str, description: str, exclude: int | None
+) -> tuple[str, str, str]:
+    name, name_en, description = (
+        _text(name, limit=40),
+        _text(name_en, limit=60),
+        _text(description, limit=200),
+    )
+    if not name:
+        raise DomainError(
+            "post_type.name_required",
+            _("Give the post a name in Chinese."),
+            fields={"name": [_("Required.")]},
+        )
+    taken = PostType.objects.filter(name=name).exclude(pk=exclude or 0).exists()
+    if taken:
+        raise DomainError(
+            "post_type.name_taken",
+            _("Another post already has this name."),
+            fields={"name": [_("Choose another name.")]},
+        )
+    return name, name_en, description
+
+
+def post_type_create(
+    *,
+    actor: Any,
+    name: str,
+    name_en: str = "",
+    description: str = "",
+    grants_role: str = "",
+    covers_courtyards: bool = False,
+    code: str = "",
+) -> PostType:
+    """A new kind of post, listed after the others."""
+    _require_manage_somewhere(actor)
+    name, name_en, description = _post_type_names(name, name_en, description, None)
+    if grants_role not in GRANTABLE_ROLES:
+        raise DomainError(
+            "post_type.role_invalid",
+            _("A post may grant the courtyard commissioner's role, or none."),
+            fields={"grants_role": [_("Choose from the list.")]},
+        )
+    code = slugify(code or name_en)[:40] or "post"
+    base, n = code, 1
+    while PostType.objects.filter(code=code).exists():
+        n += 1
+        code = f"{base[:36]}-{n}"
+    last = PostType.objects.order_by("-order").values_list("order", flat=True).first() or 0
+    with transaction.atomic():
+        post_type = PostType.objects.create(
+            code=code,
+            name=name,
+            name_en=name_en,
+            description=description,
+            grants_role=grants_role,
+            covers_courtyards=covers_courtyards,
+            order=last + 1,
+        )
+        audit_record(actor=actor, action="post_type.created", target=post_type)
+    return post_type
+
+
+def post_type_update(
+    *, actor: Any, post_type: PostType, name: str, name_en: str = "", description: str = ""
+) -> PostType:
+    """Rename a post or change its duties; posts already held keep their type."""
+    _require_manage_somewhere(actor)
+    name, name_en, description = _post_type_names(name, name_en, description, post_type.pk)
+    with transaction.atomic():
+        before = {"name": post_type.name, "name_en": post_type.name_en}
+        post_type.name, post_type.name_en, post_type.description = name, name_en, description
+        post_type.save(update_fields=["name", "name_en", "description"])
+        audit_record(
+            actor=actor,
+            action="post_type.updated",
+            target=post_type,
+            data={"before": before, "after": {"name": name, "name_en": name_en}},
+        )
+    return post_type
+
+
+def post_type_retire(*, actor: Any, post_type: PostType, active: bool = False) -> PostType:
+    """Retire a post (no new assignments; history stays), or bring it back with
+    ``active=True``. A post still held cannot be retired: end those posts first."""
+    _require_manage_somewhere(actor)
+    with transaction.atomic():
+        locked = PostType.objects.select_for_update().get(pk=post_type.pk)
+        if locked.active == active:
+            return locked
+        if not active:
+            held = Post.objects.current().filter(post_type=locked).count()
+            if held:
+                raise DomainError(
+                    "post_type.still_held",
+                    ngettext(
+                        "%(n)d person still holds this post: end that post first.",
+                        "%(n)d people still hold this post: end their posts first.",
+                        held,
+                    )
+                    % {"n": held},
+                    status_code=409,
+                )
+        locked.active = active
+        locked.save(update_fields=["active"])
+        audit_record(
+            actor=actor,
+            action="post_type.restored" if active else "post_type.retired",
+            target=locked,
+        )
+    return locked
+
+
 # --- member cards and commitments (双亮) ------------------------------------------------------
 
 
@@ -318,6 +554,10 @@ def member_profile_ensure(
         )
         if created:
             audit_record(actor=actor, action="member_card.created", target=profile)
+        elif motto and (profile.motto != _text(motto, limit=120) or profile.place_id != place.pk):
+            profile.motto, profile.place = _text(motto, limit=120), place
+            profile.save(update_fields=["motto", "place"])
+            audit_record(actor=actor, action="member_card.updated", target=profile)
     return profile
 
 
@@ -339,9 +579,19 @@ def commitment_publish(
 ) -> Commitment:
     """A member promises something in public, by a date. Members publish their own; the
     committee may publish for them."""
-    _require_own_or_manage(actor, member, place)
-    if _is_person(actor) and actor.pk == member.pk and not permissions_for(actor).can_see(place):
-        raise DomainError("not_found", _("No such place."), status_code=404)
+    if _is_person(actor):
+        perms = permissions_for(actor)
+        if actor.pk != member.pk or not perms.can(PUBLISH, place):
+            if not perms.can_see(place):
+                raise DomainError("not_found", _("No such place."), status_code=404)
+            if not perms.can(MANAGE, place):
+                raise PermissionDenied(
+                    "commitment.not_a_member",
+                    _(
+                        "Commitments are published by Party members, over the places where "
+                        "they serve."
+                    ),
+                )
     title = _text(title, limit=120)
     if not title:
         raise DomainError(

@@ -2,13 +2,16 @@
 
 from django.urls import path
 
-from sanan.organisation import views
+from sanan.organisation import desk, views
 
 app_name = "organisation"
 urlpatterns = [
     path("", views.chart, name="chart"),
     path("nav/", views.nav, name="nav"),
     path("coverage/", views.coverage, name="coverage"),
+    path("organisations/<int:pk>/", desk.organisation_detail, name="organisation"),
+    path("posts/", desk.posts, name="posts"),
+    path("post-types/", desk.post_types, name="post_types"),
     path("posts/assign/", views.post_assign, name="post_assign"),
     path("posts/<int:pk>/end/", views.post_end, name="post_end"),
     path("ledger/", views.ledger, name="ledger"),

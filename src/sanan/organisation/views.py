@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -473,8 +474,13 @@ def commitments(request: HttpRequest) -> HttpResponse:
 
 
 def _my_post_places(user: Any) -> list[Place]:
+    """Where the user may publish their own commitments: the places of their posts and of
+    their Party membership (the ``party_member`` role's place)."""
+    perms = permissions_for(user)
     ids = selectors.post_list(user=user).filter(holder=user).values_list("place_id", flat=True)
-    return list(Place.objects.filter(pk__in=set(ids)).order_by("path"))
+    roots = [r for r in perms.scope_paths(services.PUBLISH) if r]
+    places = Place.objects.filter(Q(pk__in=set(ids)) | Q(path__in=roots)).order_by("path")
+    return [p for p in places if perms.can(services.PUBLISH, p) or perms.can(MANAGE, p)]
 
 
 def _commitment_post(request: HttpRequest) -> None:
