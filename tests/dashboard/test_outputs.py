@@ -22,6 +22,7 @@ from tests.workorders.world import OrderWorld
 
 pytestmark = pytest.mark.django_db
 
+
 # The 12345 hotline's columns (工单编号, 受理时间, 来源渠道, 诉求类型, 诉求内容, 所属网格,
 # 承办单位, 办理状态, 办结时间, 是否超期, 回访结果, 满意度), as the Chinese catalogue writes them.
 def _columns(language: str) -> list[str]:
@@ -124,4 +125,5 @@ def test_public__anonymise__addresses_numbers_and_surnames() -> None:
     assert "101室" not in text
     assert "王阿姨" not in text
     assert "13812345678" not in text
-    assert anonymise("川L12345的车挡住5栋2单元门口，李师傅说") == "川L***45的车挡住****门口，*师傅说"
+    plate_and_door = anonymise("川L12345的车挡住5栋2单元门口，李师傅说")
+    assert plate_and_door == "川L***45的车挡住****门口，*师傅说"
