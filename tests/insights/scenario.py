@@ -16,7 +16,8 @@ November 2026 except ``october``::
                 every figure but resolution, satisfaction and first-time resolution
     waiting     registered, never dispatched
     unrated     finished, closed as not rated
-    courtyard_b in courtyard B, on time, rated solved / satisfied
+    courtyard_b in courtyard B, handled by the dual-reporting unit on time, rated solved /
+                satisfied
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 
 import time_machine
 
+from sanan.accounts.models import User
+from sanan.organisation.models import Organisation
 from sanan.workorders import services
 from sanan.workorders.models import WorkOrder
 from sanan.workorders.state import State
@@ -140,7 +143,10 @@ def build_scenario(wo: OrderWorld, clock: time_machine.Coordinates) -> Scenario:
     discovery = rate(discovery, "solved", "satisfied", actor=wo.dispatcher)
 
     unrated = handle_to_finished(dispatch(unrated))
-    courtyard_b = rate(handle_to_finished(dispatch(courtyard_b)), "solved", "satisfied")
+    unit = Organisation.objects.get(code="t-unit")  # a dual-reporting unit
+    member = User.objects.get(username="p-unitmember")
+    courtyard_b = handle_to_finished(dispatch(courtyard_b, unit), member)
+    courtyard_b = rate(courtyard_b, "solved", "satisfied")
 
     # Twenty days later: the late order is handled after every deadline.
     late = dispatch(late)

@@ -6,3 +6,8 @@ class InsightsConfig(AppConfig):
     name = "sanan.insights"
     label = "insights"
     verbose_name = _("Figures")
+
+    def ready(self) -> None:
+        from sanan.insights.tasks import install
+
+        install()
