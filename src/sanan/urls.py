@@ -26,6 +26,7 @@ api_v1 = [
     path("", include("sanan.organisation.api_urls")),
     path("", include("sanan.hotline.api_urls")),
     path("", include("sanan.triage.api_urls")),
+    path("", include("sanan.campaigns.api_urls")),
     path("", include("sanan.insights.api_urls")),
 ]
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("open311/", include("sanan.open311.urls")),
     path("hotline/", include("sanan.hotline.urls")),
     path("triage/", include("sanan.triage.urls")),
+    path("campaigns/", include("sanan.campaigns.urls")),
     path("dashboard/", include("sanan.dashboard.urls")),
     path("public/", include("sanan.dashboard.public_urls")),
     path("insights/", include("sanan.insights.urls")),
