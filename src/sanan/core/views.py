@@ -77,6 +77,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 Organisation.objects.filter(pk__in=perms.organisation_ids()).order_by("name")
             ),
             "can_audit": perms.has("audit.view"),
+            "can_dashboard": perms.has("dashboard.view"),
             "can_map": perms.has("place.view_map"),
         },
     )
