@@ -19,6 +19,7 @@ from sanan.accounts.models import User
 from sanan.accounts.roles import Role
 from sanan.accounts.services import role_grant, user_create
 from sanan.hotline.demo import build_hotline_demo
+from sanan.insights.services import insights_refresh
 from sanan.organisation.demo import build_organisation_demo
 from sanan.organisation.models import OrganisationKind
 from sanan.organisation.services import membership_add, organisation_ensure
@@ -264,4 +265,6 @@ def build_demo(
             build_workorders_demo(seed=seed, progress=progress, orders=work_orders)
         )
         result.places.update(build_hotline_demo(seed=seed, progress=progress))
+    progress("  figures: counting the key figures from the orders' events")
+    insights_refresh(full=True)
     return result
