@@ -11,8 +11,9 @@ from rest_framework.test import APIClient
 
 from sanan.insights import selectors
 from sanan.insights.services import insights_refresh
-from sanan.organisation.models import PostType
+from sanan.organisation.models import Organisation, PostType
 from sanan.organisation.services import post_assign
+from sanan.places.models import Place
 from sanan.places.services import place_create
 from sanan.workorders.models import Category
 from tests.factories import UserFactory
@@ -147,6 +148,21 @@ def test_insights_breakdown__departments_and_units(wo, scenario):  # type: ignor
                                                                start=NOV, end=NOV)}  # fmt: skip
     assert departments[wo.urban.name].totals["orders"] == 1  # the returned order, re-dispatched
     assert departments[wo.housing.name].totals["returned"] == 0  # counted under its lead now
+    units = selectors.kpi_breakdown(user=leader, by="unit", start=NOV, end=NOV)
+    unit = Organisation.objects.get(code="t-unit")
+    assert [(r.label, r.totals["orders"]) for r in units] == [(unit.name, 1)]
+
+
+def test_insights_breakdown__places_one_level_below_the_scope(wo, scenario):  # type: ignore[no-untyped-def]
+    leader = wo.fresh(wo.leader)
+    rows = selectors.kpi_breakdown(user=leader, by="place", start=NOV, end=NOV)
+    assert [r.label for r in rows] == [wo.world.area.name]  # the community's residential area
+    admin = wo.fresh(wo.admin)
+    sub = Place.objects.get(path=wo.world.community.path[:-4])
+    district = Place.objects.get(path=sub.path[:-4])
+    rows = selectors.kpi_breakdown(user=admin, by="place", place=district, start=NOV, end=NOV)
+    assert [r.label for r in rows] == [sub.name]
+    assert rows[0].totals["orders"] == 9
 
 
 def test_insights_summary__query_count(wo, scenario, django_assert_num_queries):  # type: ignore[no-untyped-def]

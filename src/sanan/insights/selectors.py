@@ -408,7 +408,9 @@ def _by_place(cut: Cut, *, depth_len: int | None) -> list[BreakdownRow]:
         rows = {r[field_name]: _totals(r) for r in grouped}
         grain = Grain.COURTYARD
     else:
-        qs, field_name = _source(cut, detail=False)
+        # Children above the communities come from the community rows; areas (below a
+        # community) need the courtyard rows.
+        qs, field_name = _source(cut, detail=False, by_place=depth_len > COMMUNITY_LEN)
         grouped = qs.annotate(part=Substr(field_name, 1, depth_len)).values("part").annotate(**SUMS)
         rows = {r["part"]: _totals(r) for r in grouped}
         grain = Grain.COMMUNITY if depth_len <= COMMUNITY_LEN else Grain.COURTYARD
