@@ -27,6 +27,7 @@ api_v1 = [
     path("", include("sanan.hotline.api_urls")),
     path("", include("sanan.triage.api_urls")),
     path("", include("sanan.campaigns.api_urls")),
+    path("", include("sanan.dualreport.api_urls")),
     path("", include("sanan.insights.api_urls")),
 ]
 
@@ -45,6 +46,7 @@ urlpatterns = [
     path("hotline/", include("sanan.hotline.urls")),
     path("triage/", include("sanan.triage.urls")),
     path("campaigns/", include("sanan.campaigns.urls")),
+    path("dual/", include("sanan.dualreport.urls")),
     path("dashboard/", include("sanan.dashboard.urls")),
     path("public/", include("sanan.dashboard.public_urls")),
     path("insights/", include("sanan.insights.urls")),
