@@ -64,6 +64,7 @@ PERSONAS: dict[str, PersonaSpec] = {
         ),
         PersonaSpec("p-committee", "居委 委员", "13900000010", Role.COMMITTEE, "t-area"),
         PersonaSpec("p-partymember", "党员 老李", "13900000012", Role.PARTY_MEMBER, "t-area"),
+        PersonaSpec("p-open311", "城管通", "13900000011", Role.OPEN311_CLIENT, "t-community"),
     ]
 }
 PERSONA_FOR_ROLE: dict[str, str] = {
@@ -77,6 +78,7 @@ PERSONA_FOR_ROLE: dict[str, str] = {
     Role.LEADER: "p-leader",
     Role.ADMIN: "p-admin",
     Role.PARTY_MEMBER: "p-partymember",
+    Role.OPEN311_CLIENT: "p-open311",
 }
 
 

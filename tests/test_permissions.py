@@ -308,6 +308,7 @@ ROLE_TABLE = {
     Role.LEADER: (True, True),
     Role.ADMIN: (True, True),
     Role.PARTY_MEMBER: (True, True),  # over the area of their Party branch
+    Role.OPEN311_CLIENT: (False, False),  # no place.view: it reads its own requests only
 }
 
 

@@ -4,11 +4,17 @@ board's lists without filtering by channel."""
 
 from __future__ import annotations
 
+import io
+from importlib import import_module
 from typing import Any
 
 import pytest
 from django.test import Client
+from PIL import Image
 
+from sanan.accounts.models import RoleAssignment
+from sanan.accounts.permissions import permissions_for
+from sanan.accounts.roles import ROLE_ACTIONS, Role
 from sanan.core.errors import DomainError
 from sanan.open311.services import IssuedKey
 from sanan.workorders.models import Channel, WorkOrder
@@ -117,3 +123,64 @@ def test_board__a_handler_has_no_board(client: Client, wo: OrderWorld) -> None:
     desk = Client()
     desk.force_login(wo.handler)
     assert desk.get("/orders/board/?bucket=with_departments").status_code == 404
+
+
+# --- the client's service account: the open311_client role ------------------------------------
+
+
+def test_role__a_new_keys_account_holds_open311_client_only(
+    wo: OrderWorld, issued: IssuedKey
+) -> None:
+    account = issued.api_key.user
+    assert list(account.role_assignments.values_list("role", "place")) == [
+        (Role.OPEN311_CLIENT, wo.community.pk)
+    ]
+    perms = permissions_for(account)
+    assert perms.has("work_order.create")
+    for action in ("resident.view", "place.view", "work_order.rate", "work_order.view"):
+        assert not perms.has(action), action
+    assert ROLE_ACTIONS[Role.OPEN311_CLIENT] == frozenset({"work_order.create"})
+
+
+def test_role__the_account_posts_reads_its_own_and_adds_a_photo_note(
+    client: Client, wo: OrderWorld, issued: IssuedKey
+) -> None:
+    """Everything an Open311 client does, with only that role: post, read back (its own
+    request in a private category too), and post an update with a photo."""
+    private = post(client, issued, service_code="pet_dispute", description="楼上的狗整夜叫")
+    request_id = json_of(private)[0]["service_request_id"]
+    assert client.get(f"{BASE}/requests/{request_id}.json").status_code == 404  # not public
+    read = client.get(f"{BASE}/requests/{request_id}.json", {"api_key": issued.key})
+    assert json_of(read)[0]["service_request_id"] == request_id
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(photo, "JPEG")
+    photo.name = "lamp.jpg"
+    photo.seek(0)
+    update = client.post(
+        f"{BASE}/servicerequestupdates.json",
+        {
+            "api_key": issued.key,
+            "service_request_id": request_id,
+            "update_id": "ext-1",
+            "description": "晚上七点后完全不亮",
+            "media": photo,
+        },
+    )
+    assert update.status_code == 200, update.content
+    order = WorkOrder.objects.get(pk=int(request_id))
+    assert order.attachments.count() == 1
+
+
+def test_role__the_migration_moves_existing_keys_off_the_resident_role(
+    wo: OrderWorld, issued: IssuedKey
+) -> None:
+    from django.apps import apps
+
+    forwards = import_module("sanan.open311.migrations.0002_keys_open311_client_role").forwards
+    account = issued.api_key.user
+    RoleAssignment.objects.filter(user=account).update(role=Role.RESIDENT)  # as keys were made
+    other = RoleAssignment.objects.get(user=wo.resident)  # a real resident stays one
+    forwards(apps, None)
+    assert set(account.role_assignments.values_list("role", flat=True)) == {Role.OPEN311_CLIENT}
+    other.refresh_from_db()
+    assert other.role == Role.RESIDENT

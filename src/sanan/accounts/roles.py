@@ -16,6 +16,9 @@ class Role(models.TextChoices):
     COMMITTEE = "committee", _("Committee member")
     LEADER = "leader", _("Community leader")
     ADMIN = "admin", _("Administrator")
+    # A client application's service account (``open311.ApiKey``): it posts requests and reads
+    # back its own, nothing else.
+    OPEN311_CLIENT = "open311_client", _("Open311 client application")
     PARTY_MEMBER = "party_member", _("Party member")
 
 
@@ -31,6 +34,7 @@ ROLE_PRIORITY: list[str] = [
     Role.UNIT_MEMBER,
     Role.RESIDENT,
     Role.PARTY_MEMBER,  # a member who lives here keeps the resident's home page
+    Role.OPEN311_CLIENT,
 ]
 
 # Roles that must name the organisation they act for.
@@ -158,6 +162,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         | _DUAL_RUN
         | {"place.edit", "user.view", "user.manage", "role.grant", "audit.view", "pii.reveal"}
     ),
+    Role.OPEN311_CLIENT: frozenset({"work_order.create"}),
 }
 
 ALL_ACTIONS: frozenset[str] = frozenset().union(*ROLE_ACTIONS.values())

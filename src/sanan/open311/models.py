@@ -23,9 +23,9 @@ class ApiKey(models.Model):
 
     Only a hash of the key is kept (``key_hash``, SHA-256 of a 256-bit random secret); the
     first characters (``prefix``) find the row. The application acts through its own service
-    account (``user``): a resident role over the jurisdiction's community lets it report there
-    and see its own orders, and its name — the channel name — is what the desk sees as the
-    reporter of the order. A revoked key answers 403; its orders stay."""
+    account (``user``): the ``open311_client`` role over the jurisdiction's community lets it
+    report there and see its own orders, and its name — the channel name — is what the desk
+    sees as the reporter of the order. A revoked key answers 403; its orders stay."""
 
     name = models.CharField(_("channel name"), max_length=60, unique=True)
     prefix = models.CharField(_("key prefix"), max_length=16, unique=True)

@@ -93,8 +93,9 @@ def api_key_create(
     rate_per_minute: int = 60,
     note: str = "",
 ) -> IssuedKey:
-    """A key for a client application, with its own service account holding a resident role
-    over the community (so it may report anywhere there and see its own orders)."""
+    """A key for a client application, with its own service account holding the
+    ``open311_client`` role over the community: it may report anywhere there and read back its
+    own orders, and nothing else (no registry, no map, no rating)."""
     name = _clean_name(name)
     rate = _check_rate(rate_per_minute)
     if jurisdiction.kind != PlaceKind.COMMUNITY:
@@ -112,7 +113,7 @@ def api_key_create(
             display_name=name,
             validate=False,
         )
-        role_grant(actor=actor, user=user, role=Role.RESIDENT, place=jurisdiction)
+        role_grant(actor=actor, user=user, role=Role.OPEN311_CLIENT, place=jurisdiction)
         api_key = ApiKey.objects.create(
             name=name,
             prefix=prefix,
