@@ -2,7 +2,9 @@
 of the demo with its commissioner, removes one and sees the gap at once (map and list), then
 fills it again; a commissioner on a phone records a visit to a household whose problem becomes a
 work order in the same step, and once the department has finished it the outcome shows on the
-ledger. Pages are saved at phone and desk size for people to look at.
+ledger; a Party member whose post grants no role signs in on a phone and publishes a
+commitment that residents then see on the public card. Pages are saved at phone and desk size for
+people to look at.
 """
 
 from __future__ import annotations
@@ -92,3 +94,48 @@ def test_ledger__a_problem_found_on_a_visit_becomes_an_order_and_its_outcome_sho
     page.goto("/org/ledger/")
     expect(page.get_by_test_id("problems-collected")).to_have_text("1")
     expect(page.get_by_test_id("problems-solved")).to_have_text("1")
+
+
+def test_commitment__a_party_member_without_a_role_granting_post_publishes_one(
+    live_demo: Demo, open_page: Any, screenshot_dir: Path
+) -> None:
+    from sanan.organisation.models import MemberProfile, Membership
+
+    membership = (
+        Membership.objects.filter(organisation__code="branch-hq", ended_on__isnull=True)
+        .exclude(user__posts__post_type__grants_role__gt="")
+        .exclude(user__username__in=list(live_demo.users))
+        .select_related("user")
+        .order_by("user__username")
+        .first()
+    )
+    assert membership is not None
+    member = membership.user
+    assert {a.role for a in member.role_assignments.all()} == {"party_member"}
+
+    page = open_page(ZH, PHONE)
+    sign_in(page, member.username, live_demo.password)
+    expect(page.get_by_test_id("home")).to_have_attribute("data-role", "party_member")
+    with page.expect_navigation():
+        page.get_by_test_id("commitments-link").click()
+    mine = page.get_by_test_id("my-commitments")
+    mine.locator("summary").click()
+    mine.locator("#k-title").fill("每月陪院内老人读一次报")
+    mine.locator("#k-place").select_option(index=0)
+    mine.locator("#k-due").fill("2099-12-31")
+    page.screenshot(path=screenshot_dir / "org-member-publish-phone.png", full_page=True)
+    with page.expect_navigation():
+        mine.get_by_role("button", name="发布").click()
+    expect(page.locator(".messages")).to_be_visible()
+    page.goto("/")
+    with page.expect_navigation():
+        page.get_by_test_id("my-card-link").click()
+    expect(page.locator("body")).to_contain_text("每月陪院内老人读一次报")
+
+    # The card is public: a resident scanning the QR code needs no account.
+    card = MemberProfile.objects.get(user=member)
+    anonymous = open_page(ZH, PHONE)
+    anonymous.goto(f"/org/card/{card.card_token}/")
+    expect(anonymous.locator("body")).to_contain_text("每月陪院内老人读一次报")
+    expect(anonymous.locator("body")).not_to_contain_text(member.phone_masked)
+    anonymous.screenshot(path=screenshot_dir / "org-member-card-phone.png", full_page=True)
