@@ -18,6 +18,8 @@ from shapely.ops import unary_union
 from sanan.accounts.models import User
 from sanan.accounts.roles import Role
 from sanan.accounts.services import role_grant, user_create
+from sanan.campaigns.demo import build_campaigns_demo
+from sanan.dualreport.demo import build_dualreport_demo
 from sanan.hotline.demo import build_hotline_demo
 from sanan.insights.services import insights_refresh
 from sanan.organisation.demo import build_organisation_demo
@@ -265,6 +267,8 @@ def build_demo(
             build_workorders_demo(seed=seed, progress=progress, orders=work_orders)
         )
         result.places.update(build_hotline_demo(seed=seed, progress=progress))
+        result.places.update(build_campaigns_demo(seed=seed, progress=progress))
+        result.places.update(build_dualreport_demo(seed=seed, progress=progress))
     progress("  figures: counting the key figures from the orders' events")
     insights_refresh(full=True)
     return result
