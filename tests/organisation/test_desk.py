@@ -402,3 +402,36 @@ def test_commitments_page__a_member_without_a_post_can_choose_the_branch_area(
          "due_on": due},
     )  # fmt: skip
     assert Commitment.objects.get(member=org.member_b).title == "组织一次院坝宣讲"
+
+
+def test_chart__a_resident_sees_who_looks_after_their_courtyard(
+    org: OrgWorld, web_as, persona
+) -> None:  # type: ignore[no-untyped-def]
+    client = web_as(persona("p-resident"))
+    page = client.get("/org/").content.decode()
+    assert 'data-testid="my-courtyard-gap"' in page
+    assert "/org/coverage/" not in page  # a page they cannot open is not offered
+    services.post_assign(
+        actor="tests", holder=org.member_a, post_type=org.commissioner_type,
+        place=org.world.courtyard_a, organisation=org.branch,
+    )  # fmt: skip
+    page = client.get("/org/").content.decode()
+    assert 'data-testid="serving-courtyard_commissioner"' in page
+    card = MemberProfile.objects.get(user=org.member_a)
+    assert f"/org/card/{card.card_token}/" in page
+    assert "党员甲" in page
+
+
+def test_overview__overdue_beyond_the_first_ten_links_to_the_full_list(
+    org: OrgWorld, web_as
+) -> None:  # type: ignore[no-untyped-def]
+    today = sanan_clock.today()
+    for i in range(12):
+        services.commitment_publish(
+            actor="tests", member=org.member_a, place=org.world.courtyard_a, title=f"承诺{i}",
+            published_on=today - dt.timedelta(days=30), due_on=today - dt.timedelta(days=1 + i),
+        )  # fmt: skip
+    page = web_as(org.wo.leader).get("/org/overview/").content.decode()
+    assert 'data-testid="overdue">12<' in page
+    assert 'data-testid="all-overdue"' in page
+    assert page.count("/org/card/") >= 10

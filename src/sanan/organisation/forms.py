@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sanan.accounts.roles import Role
 from sanan.core import clock
@@ -64,6 +65,7 @@ class MemberAddForm(DomainErrorForm):
         term = self.fields["term"]
         assert isinstance(term, forms.ModelChoiceField)
         term.queryset = Term.objects.filter(organisation=organisation).order_by("-starts_on")
+        term.label_from_instance = lambda t: t.name  # type: ignore[method-assign]
         self.fields["position"].initial = Position.MEMBER
         self.fields["started_on"].initial = clock.today()
         current = term.queryset.filter(ends_on__isnull=True).first() or term.queryset.first()
@@ -84,7 +86,7 @@ class TermForm(DomainErrorForm):
     name = forms.CharField(
         label=_("Term"), max_length=60, help_text=_("For example: the third committee (第三届).")
     )
-    starts_on = forms.DateField(label=_("From"), widget=_date_widget())
+    starts_on = forms.DateField(label=pgettext_lazy("start date", "From"), widget=_date_widget())
     ends_on = forms.DateField(label=_("Until"), widget=_date_widget(), required=False)
 
 
@@ -98,7 +100,7 @@ class PostAssignForm(DomainErrorForm):
         coerce=int,
         help_text=_("A courtyard commissioner covers one courtyard; other posts may cover more."),
     )
-    started_on = forms.DateField(label=_("From"), widget=_date_widget())
+    started_on = forms.DateField(label=pgettext_lazy("start date", "From"), widget=_date_widget())
 
     def __init__(self, *args: Any, candidates: list[Any], places: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -205,6 +205,18 @@ def post_get_for(*, user: Any, pk: Any) -> Post:
         raise NotFound("not_found", "Not found.") from None
 
 
+def posts_serving(*, place: Place) -> list[Post]:
+    """The current posts over ``place`` and the places above it (its commissioner first): who
+    looks after a resident's courtyard. One query."""
+    paths = [place.path[:i] for i in range(Place.steplen, len(place.path) + 1, Place.steplen)]
+    return list(
+        Post.objects.current()
+        .filter(place__path__in=paths)
+        .select_related("post_type", "holder", "holder__member_profile", "place")
+        .order_by("-post_type__covers_courtyards", "-place__depth", "post_type__order", "id")
+    )
+
+
 @dataclass
 class CourtyardCoverage:
     courtyard: Place

@@ -70,6 +70,7 @@ def _error(request: HttpRequest, exc: DomainError) -> None:
 def chart(request: HttpRequest) -> HttpResponse:
     perms = permissions_for(request.user)
     nodes = selectors.organisation_chart(user=request.user)
+    courtyard = services.courtyard_of_user(request.user)
     return render(
         request,
         "organisation/chart.html",
@@ -78,6 +79,9 @@ def chart(request: HttpRequest) -> HttpResponse:
             "services": [n for n in nodes if n.organisation.kind in selectors.SERVICE_KINDS],
             "today": clock.today(),
             "can_manage": perms.has(MANAGE),
+            "can_map": perms.has("place.view_map"),
+            "courtyard": courtyard,
+            "serving": selectors.posts_serving(place=courtyard) if courtyard else [],
         },
     )
 
