@@ -39,6 +39,13 @@ def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class TermChoiceField(forms.ModelChoiceField):
+    """Terms offered by their name alone (the organisation is the page's)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
 class MemberAddForm(DomainErrorForm):
     field_map = {"user": "person"}
 
@@ -55,7 +62,7 @@ class MemberAddForm(DomainErrorForm):
         required=False,
         help_text=_("Leave empty to show the position."),
     )
-    term = forms.ModelChoiceField(
+    term = TermChoiceField(
         label=_("Term"), queryset=Term.objects.none(), required=False, empty_label=_("— none —")
     )
     started_on = forms.DateField(label=_("Member since"), widget=_date_widget())
@@ -65,7 +72,6 @@ class MemberAddForm(DomainErrorForm):
         term = self.fields["term"]
         assert isinstance(term, forms.ModelChoiceField)
         term.queryset = Term.objects.filter(organisation=organisation).order_by("-starts_on")
-        term.label_from_instance = lambda t: t.name  # type: ignore[method-assign]
         self.fields["position"].initial = Position.MEMBER
         self.fields["started_on"].initial = clock.today()
         current = term.queryset.filter(ends_on__isnull=True).first() or term.queryset.first()
