@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Substr
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
 from sanan.accounts.permissions import permissions_for
@@ -269,8 +269,24 @@ def orders_url(cut: Cut, code: str, part: str) -> str:
     return reverse("insights:orders") + "?" + urlencode({"kpi": code, "part": part, **cut.query()})
 
 
+_ORDERS_BASE: dict[str, str] = {}
+
+
+def _orders_base() -> str:
+    """``/insights/orders/?`` under the current script prefix, reversed once."""
+    prefix = get_script_prefix()
+    base = _ORDERS_BASE.get(prefix)
+    if base is None:
+        base = _ORDERS_BASE[prefix] = reverse("insights:orders") + "?"
+    return base
+
+
 def figures_from(totals: dict[str, int], residents: int, cut: Cut) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
+    # The links differ only in the figure and the part: build the rest once (a breakdown of a
+    # district's courtyards builds hundreds of thousands of them).
+    base = _orders_base()
+    rest = "".join(f"&{name}={value}" for name, value in cut.query().items())  # URL-safe
     for code, kpi in KPIS.items():
         den = residents if kpi.denominator == "residents" else totals[kpi.denominator]
         num: float = totals[kpi.numerator]
@@ -290,9 +306,9 @@ def figures_from(totals: dict[str, int], residents: int, cut: Cut) -> dict[str, 
             numerator=num,
             denominator=den,
             value=value,
-            numerator_url=orders_url(cut, code, "numerator"),
+            numerator_url=f"{base}kpi={code}&part=numerator{rest}",
             denominator_url="" if kpi.denominator == "residents"
-            else orders_url(cut, code, "denominator"),
+            else f"{base}kpi={code}&part=denominator{rest}",
         )  # fmt: skip
     return out
 
