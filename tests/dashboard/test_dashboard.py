@@ -93,7 +93,7 @@ def test_dashboard__place_outside_the_scope__404(
     wo: OrderWorld, web_as: Callable[[User], Client]
 ) -> None:
     other = place_create(
-        actor="tests", parent=wo.world.city.get_children().first(), kind=PlaceKind.SUBDISTRICT,
+        actor="tests", parent=Place.objects.get(code="t-district"), kind=PlaceKind.SUBDISTRICT,
         code="t-sub-2", name="另一街道",
     )  # fmt: skip
     client = web_as(wo.fresh(wo.leader))
