@@ -435,3 +435,15 @@ def test_overview__overdue_beyond_the_first_ten_links_to_the_full_list(
     assert 'data-testid="overdue">12<' in page
     assert 'data-testid="all-overdue"' in page
     assert page.count("/org/card/") >= 10
+
+
+def test_card__a_resident_elsewhere_is_told_who_may_comment(org: OrgWorld, web_as, persona) -> None:  # type: ignore[no-untyped-def]
+    services.commitment_publish(
+        actor="tests", member=org.member_a, place=org.world.courtyard_b, title="修好B院路灯",
+        due_on=sanan_clock.today(),
+    )  # fmt: skip
+    card = MemberProfile.objects.get(user=org.member_a)
+    page = web_as(persona("p-resident")).get(f"/org/card/{card.card_token}/").content.decode()
+    assert "修好B院路灯" in page
+    assert 'data-testid="comment-closed"' in page
+    assert 'name="body"' not in page
