@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.contrib.auth.hashers import identify_hasher
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -38,13 +39,19 @@ def user_create(
     *,
     actor: Any,
     username: str,
-    password: str,
+    password: str = "",
+    password_hash: str = "",
     display_name: str = "",
     phone: str = "",
     validate: bool = True,
     superuser: bool = False,
 ) -> User:
-    """A new account. ``superuser`` makes an administrator who may use the admin site."""
+    """A new account. ``superuser`` makes an administrator who may use the admin site.
+
+    ``password_hash`` (an encoded hash, as ``make_password`` gives) instead of ``password``
+    lets many accounts that share one password be created without hashing it each time."""
+    if bool(password) == bool(password_hash):
+        raise TypeError("user_create needs a password or a password_hash, not both")
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(
             "user.username_taken",
@@ -54,7 +61,7 @@ def user_create(
     user = User(
         username=username, display_name=display_name, is_staff=superuser, is_superuser=superuser
     )
-    if validate:
+    if validate and password:  # a ready-made hash cannot be checked
         try:
             validate_password(password, user)
         except ValidationError as exc:
@@ -63,7 +70,11 @@ def user_create(
                 _("The password is too weak."),
                 fields={"password": list(exc.messages)},
             ) from None
-    user.set_password(password)
+    if password_hash:
+        identify_hasher(password_hash)  # refuses anything that is not an encoded hash
+        user.password = password_hash
+    else:
+        user.set_password(password)
     with transaction.atomic():
         if phone:
             _apply_phone(user, phone)

@@ -15,9 +15,9 @@ from django.db import transaction
 from shapely.geometry import Point, Polygon
 from shapely.ops import unary_union
 
-from sanan.accounts.models import User
+from sanan.accounts.demo import demo_user
 from sanan.accounts.roles import Role
-from sanan.accounts.services import role_grant, user_create
+from sanan.accounts.services import role_grant
 from sanan.campaigns.demo import build_campaigns_demo
 from sanan.dualreport.demo import build_dualreport_demo
 from sanan.hotline.demo import build_hotline_demo
@@ -230,17 +230,13 @@ def build_demo(
         ]
         for n, (role, username, name, place, org) in enumerate(people, start=1):
             phone = _demo_phone(n)
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                user = user_create(
-                    actor=SYSTEM,
-                    username=username,
-                    password=result.password,
-                    display_name=name,
-                    phone=phone,
-                    validate=False,
-                    superuser=role == Role.ADMIN,
-                )
+            user = demo_user(
+                actor=SYSTEM,
+                username=username,
+                display_name=name,
+                phone=phone,
+                superuser=role == Role.ADMIN,
+            )
             role_grant(
                 actor=SYSTEM,
                 user=user,

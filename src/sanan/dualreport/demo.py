@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
+from sanan.accounts.demo import demo_user
 from sanan.accounts.models import User
 from sanan.accounts.roles import Role
-from sanan.accounts.services import role_grant, user_create
+from sanan.accounts.services import role_grant
 from sanan.campaigns.models import Campaign
 from sanan.core import clock
 from sanan.core.errors import DomainError
@@ -80,13 +80,7 @@ COMMENTS = ["很及时", "服务很耐心", "希望常来", "", "还可以", "�
 
 
 def _user(username: str, name: str, n: int) -> User:
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = user_create(
-            actor=ACTOR, username=username, password=settings.DEMO_PASSWORD,
-            display_name=name, phone=f"1398834{n:04d}", validate=False,
-        )  # fmt: skip
-    return user
+    return demo_user(actor=ACTOR, username=username, display_name=name, phone=f"1398834{n:04d}")
 
 
 def _units(community: Place, since: dt.date) -> list[tuple[Registration, User]]:

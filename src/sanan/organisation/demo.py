@@ -37,12 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import time_machine
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sanan.accounts.demo import demo_user
 from sanan.accounts.models import User
-from sanan.accounts.services import user_create
 from sanan.core import clock
 from sanan.core.errors import DomainError
 from sanan.organisation import services
@@ -133,16 +132,7 @@ def _names(rng: random.Random, n: int) -> list[str]:
 
 
 def _user(username: str, name: str, phone: str) -> User:
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = user_create(
-            actor=ACTOR,
-            username=username,
-            password=settings.DEMO_PASSWORD,
-            display_name=name,
-            phone=phone,
-            validate=False,
-        )
+    user = demo_user(actor=ACTOR, username=username, display_name=name, phone=phone)
     return User.objects.get(pk=user.pk)
 
 

@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from django.conf import settings
 from django.db import transaction
 
+from sanan.accounts.demo import demo_user
 from sanan.accounts.models import User
 from sanan.accounts.roles import Role
-from sanan.accounts.services import role_grant, user_create
+from sanan.accounts.services import role_grant
 from sanan.core import clock
 from sanan.core.errors import DomainError
 from sanan.organisation.models import Organisation, OrganisationKind
@@ -209,17 +209,7 @@ class Tally:
 
 
 def _user(username: str, name: str, phone: str) -> User:
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user = user_create(
-            actor=ACTOR,
-            username=username,
-            password=settings.DEMO_PASSWORD,
-            display_name=name,
-            phone=phone,
-            validate=False,
-        )
-    return user
+    return demo_user(actor=ACTOR, username=username, display_name=name, phone=phone)
 
 
 def _phone(n: int) -> str:
