@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -128,13 +129,15 @@ def _valid(serializer: Any, request: Request) -> dict[str, Any]:
 
 def _visible(request: Request) -> None:
     if not permissions_for(request.user).has(VIEW):
-        raise NotFound("not_found", "Not found.")
+        raise NotFound("not_found", _("Not found."))
 
 
 def _place(user: Any, pk: Any, field: str = "place") -> Place:
     place = Place.objects.filter(pk=pk).first()
     if place is None or not permissions_for(user).can_see(place):
-        raise NotFound("place.not_found", "No such place.", fields={field: ["Unknown place."]})
+        raise NotFound(
+            "place.not_found", _("No such place."), fields={field: [_("Unknown place.")]}
+        )
     return place
 
 
@@ -143,8 +146,8 @@ def _organisation(user: Any, pk: Any) -> Organisation:
     if org is None or not permissions_for(user).can_see(org):
         raise DomainError(
             "organisation.not_found",
-            "No such organisation.",
-            fields={"owner_organisation": ["Unknown organisation."]},
+            _("No such organisation."),
+            fields={"owner_organisation": [_("Unknown organisation.")]},
         )
     return org
 
@@ -152,7 +155,9 @@ def _organisation(user: Any, pk: Any) -> Organisation:
 def _user(pk: Any, field: str = "owner") -> User:
     found = User.objects.filter(pk=pk, is_active=True).first()
     if found is None:
-        raise DomainError("user.not_found", "No such person.", fields={field: ["Unknown person."]})
+        raise DomainError(
+            "user.not_found", _("No such person."), fields={field: [_("Unknown person.")]}
+        )
     return found
 
 
@@ -161,8 +166,8 @@ def _categories(codes: list[str]) -> list[Category]:
     if len(found) != len(set(codes)):
         raise DomainError(
             "work_order.unknown_category",
-            "Unknown category.",
-            fields={"categories": ["Choose category codes that exist."]},
+            _("Unknown category."),
+            fields={"categories": [_("Choose category codes that exist.")]},
         )
     return found
 
@@ -170,7 +175,9 @@ def _categories(codes: list[str]) -> list[Category]:
 def _order(user: Any, pk: Any) -> WorkOrder:
     order = WorkOrder.objects.visible_to(user).filter(pk=pk).first()
     if order is None:
-        raise NotFound("work_order.not_found", "No such order.", fields={"order": ["Unknown."]})
+        raise NotFound(
+            "work_order.not_found", _("No such order."), fields={"order": [_("Unknown.")]}
+        )
     return order
 
 
@@ -338,6 +345,6 @@ class CampaignTaskDoneApi(APIView):
         d = _valid(NoteIn, request)
         task = CampaignTask.objects.select_related("campaign__place").filter(pk=pk).first()
         if task is None:
-            raise NotFound("not_found", "Not found.")
+            raise NotFound("not_found", _("Not found."))
         task = services.campaign_task_done(actor=request.user, task=task, note=d.get("note", ""))
         return Response(TaskOut(task).data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -122,7 +123,9 @@ def _valid(serializer: Any, request: Request) -> dict[str, Any]:
 def _place(user: Any, pk: Any) -> Place:
     place = Place.objects.filter(pk=pk).first()
     if place is None or not permissions_for(user).can_see(place):
-        raise NotFound("place.not_found", "No such place.", fields={"place": ["Unknown place."]})
+        raise NotFound(
+            "place.not_found", _("No such place."), fields={"place": [_("Unknown place.")]}
+        )
     return place
 
 
@@ -132,13 +135,13 @@ def _registration_for(user: Any, pk: Any) -> Registration:
     if pk:
         found = [r for r in mine if r.pk == pk]
         if not found:
-            raise NotFound("registration.not_found", "No such registration of yours.")
+            raise NotFound("registration.not_found", _("No such registration of yours."))
         return found[0]
     if len(mine) != 1:
         raise DomainError(
             "dual_claim.registration_required",
-            "Say which registration you claim for.",
-            fields={"registration": ["Required."]},
+            _("Say which registration you claim for."),
+            fields={"registration": [_("Required.")]},
         )
     return mine[0]
 
@@ -162,11 +165,11 @@ class RegistrationListApi(APIView):
         if d.get("organisation"):
             organisation = Organisation.objects.filter(pk=d["organisation"]).first()
             if organisation is None:
-                raise NotFound("organisation.not_found", "No such organisation.")
+                raise NotFound("organisation.not_found", _("No such organisation."))
         if d.get("member"):
             member = User.objects.filter(pk=d["member"], is_active=True).first()
             if member is None:
-                raise NotFound("user.not_found", "No such person.")
+                raise NotFound("user.not_found", _("No such person."))
         registration = services.registration_create(
             actor=user,
             place=_place(user, d["place"]),
@@ -304,11 +307,11 @@ class EvaluationApi(APIView):
     )
     def get(self, request: Request) -> Response:
         if not (permissions_for(request.user).has("dual.view") or access.unit_ids(request.user)):
-            raise NotFound("not_found", "Not found.")
+            raise NotFound("not_found", _("Not found."))
         try:
             year = int(request.query_params.get("year") or clock.today().year)
         except ValueError:
-            raise DomainError("evaluation.year_invalid", "Give the year as a number.") from None
+            raise DomainError("evaluation.year_invalid", _("Give the year as a number.")) from None
         sheet = selectors.evaluation_sheet(user=request.user, year=year)
         return Response(
             [
