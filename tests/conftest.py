@@ -30,6 +30,21 @@ from sanan.places.locate import courtyard_index
 from sanan.places.models import Place
 from tests.personas import World, ensure_demo, ensure_personas
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``own_sqlite_file`` run Sanan in subprocesses on a SQLite file of their own:
+    the configured database plays no part in them, so they run once, in the SQLite run."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return
+    skip = pytest.mark.skip(
+        reason="runs on a SQLite file of its own whatever the configured database: "
+        "the SQLite run covers it"
+    )
+    for item in items:
+        if item.get_closest_marker("own_sqlite_file"):
+            item.add_marker(skip)
+
+
 # Whether this session committed the demo or the personas to the test database.
 _COMMITTED: dict[str, bool] = {"world": False}
 

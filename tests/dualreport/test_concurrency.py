@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 UNITS = 4
 
 
+@pytest.mark.own_sqlite_file
 def test_claim__race_on_sqlite_file__one_unit_wins(tmp_path: Path) -> None:
     env = {
         **os.environ,

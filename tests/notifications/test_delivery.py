@@ -237,6 +237,7 @@ def test_email__channel_email__sent_through_django_mail(
     assert order.reference in mailoutbox[0].subject
 
 
+@pytest.mark.own_sqlite_file
 def test_outbox__workers_racing_on_sqlite_file__deliver_each_message_once(
     tmp_path: Path, receiver: Receiver
 ) -> None:

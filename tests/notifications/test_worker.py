@@ -166,6 +166,7 @@ def test_queue_url__bad__stops_start_up_naming_the_variable(value: str) -> None:
         config.parse_queue_url(value, var_dir=Path("/srv/var"))
 
 
+@pytest.mark.own_sqlite_file
 def test_worker__process__runs_until_sigterm_then_stops_gracefully(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     env = {

@@ -34,6 +34,8 @@ from sanan.registry.demo import (
 )
 from sanan.registry.models import ResidenceType
 
+pytestmark = pytest.mark.own_sqlite_file
+
 SEED = 2018
 
 BUILD_CODE = """

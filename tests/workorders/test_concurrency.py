@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 THREADS = 4
 
 
+@pytest.mark.own_sqlite_file
 def test_work_order__race_on_sqlite_file__one_wins_the_rest_conflict(tmp_path: Path) -> None:
     env = {
         **os.environ,
