@@ -45,6 +45,7 @@ import re
 import threading
 import time
 import unicodedata
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -404,11 +405,16 @@ def _letter(index: int) -> str:
     return out
 
 
+# Control characters (NUL among them) that other systems leave in cells: invisible, never part
+# of a name or a number, and a NUL cannot be stored in PostgreSQL text at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return _CONTROL.sub("", value).strip()
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer():
@@ -518,7 +524,9 @@ def _xlsx_rows(data: bytes) -> tuple[Iterator[tuple[Any, ...]], int, str, Callab
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError, EOFError) as exc:
+    except (
+        InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError
+    ) as exc:  # fmt: skip
         raise DomainError(
             "import.unreadable",
             _("This workbook cannot be read: open it in Excel or WPS and save it again."),
