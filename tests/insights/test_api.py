@@ -113,7 +113,6 @@ def test_insights_api__a_courtyard_narrows_the_figures(wo, scenario):  # type: i
         ("kpis", {"from": "2026-11", "to": "2026-01"}, "insights.bad_period"),
         ("kpis", {"place": "abc"}, "insights.bad_place"),
         ("breakdown", {"by": "colour"}, "insights.bad_dimension"),
-        ("breakdown", {"by": "campaign"}, "insights.dimension_pending"),
         ("trend", {"months": "0"}, "insights.bad_months"),
         ("trend", {"months": "many"}, "insights.bad_months"),
         ("red-black", {"by": "category"}, "insights.bad_dimension"),
@@ -225,3 +224,29 @@ def test_insights_page__residents_get_404_and_bad_filters_a_message(wo, scenario
     bad = client.get("/insights/orders/", {"kpi": "orders_per_1000_residents",
                                            "part": "denominator"})  # fmt: skip
     assert bad.status_code == 400
+
+
+def test_insights_breakdown__by_campaign_counts_its_linked_orders(wo, scenario):  # type: ignore[no-untyped-def]
+    from sanan.campaigns.services import campaign_create, campaign_start
+
+    leader = wo.fresh(wo.leader)
+    campaign = campaign_create(
+        actor=leader, place=wo.community, kind="tackling", title="百日攻坚：路灯",
+        starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2026, 12, 31), target_solved=5,
+        owner_organisation=wo.housing, owner=leader,
+    )  # fmt: skip
+    campaign_start(actor=wo.fresh(wo.leader), campaign=campaign)
+    rows = selectors.kpi_breakdown(user=wo.fresh(wo.leader), by="campaign", start=NOV, end=NOV)
+    assert [(r.label, r.totals["orders"]) for r in rows] == [("百日攻坚：路灯", 9)]
+    figure = rows[0].figures["satisfaction_rate"]
+    assert (figure.numerator, figure.denominator) == (4, 5)
+    client = Client()
+    client.force_login(wo.fresh(wo.leader))
+    listed = client.get(figure.numerator_url)
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == 4
+    october = selectors.kpi_breakdown(
+        user=wo.fresh(wo.leader), by="campaign", start=dt.date(2026, 10, 1),
+        end=dt.date(2026, 10, 1),
+    )  # fmt: skip
+    assert october == []  # the October order is outside the campaign's dates

@@ -72,7 +72,10 @@ class OrderFact(Counters):
     of its registration month in local time. A merged duplicate has no row."""
 
     order = models.OneToOneField(
-        "workorders.WorkOrder", on_delete=models.CASCADE, primary_key=True, related_name="+"
+        "workorders.WorkOrder",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="insight_fact",
     )
     month = models.DateField()
     place_path = models.CharField(max_length=255)

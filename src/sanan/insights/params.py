@@ -95,7 +95,7 @@ _PATH = re.compile(r"^[0-9A-Z]{1,255}$")
 
 def parse_dims(params: Mapping[str, Any]) -> dict[str, Any]:
     """The dimension filters of a drill-down: ``area`` / ``area_exact`` (place paths),
-    ``organisation``, ``category``, ``commissioner`` (ids), ``channel`` (a code)."""
+    ``organisation``, ``category``, ``commissioner``, ``campaign`` (ids), ``channel`` (a code)."""
     dims: dict[str, Any] = {}
     for name in ("area", "area_exact"):
         value = str(params.get(name) or "")
@@ -107,7 +107,7 @@ def parse_dims(params: Mapping[str, Any]) -> dict[str, Any]:
                     fields={name: [_("Unknown place.")]},
                 )
             dims[name] = value
-    for name in ("organisation", "category", "commissioner"):
+    for name in ("organisation", "category", "commissioner", "campaign"):
         number = _int(params, name)
         if number:
             dims[name] = number

@@ -22,7 +22,7 @@ from sanan.places.models import Place, PlaceKind
 
 PAGE_SIZE = 50
 PAGE_BREAKDOWNS = ("courtyard", "place", "commissioner", "department", "unit", "category",
-                   "channel", "month")  # fmt: skip
+                   "channel", "month", "campaign")  # fmt: skip
 
 
 def _labels() -> dict[str, str]:
@@ -35,6 +35,7 @@ def _labels() -> dict[str, str]:
         "category": _("Categories"),
         "channel": _("Channels"),
         "month": _("Months"),
+        "campaign": _("Campaigns"),
     }
 
 
