@@ -578,7 +578,7 @@ def _by_campaign(cut: Cut) -> list[BreakdownRow]:
         .values("campaign_id")
         .annotate(**{c: Sum(f"{fact}{c}") for c in COUNTERS})
     )
-    rows = {r["campaign_id"]: _totals(r) for r in grouped}
+    rows = {r["campaign_id"]: _totals(dict(r)) for r in grouped}
     titles = dict(Campaign.objects.filter(pk__in=list(rows)).values_list("pk", "title"))
     residents = _residents(cut)
     out = [
