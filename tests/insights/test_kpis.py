@@ -123,3 +123,21 @@ def test_kpis__drill_down_lists_exactly_the_orders_counted(wo, scenario):  # typ
         user=leader, kpi="orders_per_1000_residents", part="numerator", start=NOV, end=NOV
     )
     assert scenario.merged.pk not in {o.pk for o in merged}
+
+
+def test_kpis__residents_add_up_for_places_above_and_below_the_community(wo, scenario):  # type: ignore[no-untyped-def]
+    from sanan.places.models import Place
+
+    admin = wo.fresh(wo.admin)
+    district = Place.objects.get(path=wo.community.path[:-8])
+    rows = selectors.kpi_breakdown(user=admin, by="place", place=district, start=NOV, end=NOV)
+    assert [r.figures["orders_per_1000_residents"].denominator for r in rows] == [4]
+    leader = wo.fresh(wo.leader)
+    courtyards = {
+        r.label: r.figures["orders_per_1000_residents"]
+        for r in selectors.kpi_breakdown(user=leader, by="courtyard", start=NOV, end=NOV)
+    }
+    assert (courtyards[wo.world.courtyard_a.name].numerator,
+            courtyards[wo.world.courtyard_a.name].denominator) == (8, 4)  # fmt: skip
+    assert courtyards[wo.world.courtyard_b.name].denominator == 0
+    assert courtyards[wo.world.courtyard_b.name].value is None

@@ -436,19 +436,24 @@ def _by_place(cut: Cut, *, depth_len: int | None) -> list[BreakdownRow]:
         rows = {r["part"]: _totals(r) for r in grouped}
         grain = Grain.COMMUNITY if depth_len <= COMMUNITY_LEN else Grain.COURTYARD
     names = _place_names(rows)
-    population = _population(list(rows), grain)
-    if depth_len is not None and grain == Grain.COURTYARD and depth_len < COURTYARD_LEN:
-        # Areas: add up their courtyards' residents.
+    if depth_len is None:
+        population = _population(list(rows), grain)
+    else:
+        # Residents of each child: the population rows of the scope, added up by prefix.
         population = defaultdict(int)
+        scope = Q()
+        for prefix in cut.prefixes:
+            scope |= under(prefix)
         for path, n in (
-            PlacePopulation.objects.filter(grain=Grain.COURTYARD)
-            .filter(Q(*[under(p) for p in rows], _connector=Q.OR) if rows else Q(pk__in=[]))
+            PlacePopulation.objects.filter(scope, grain=grain)
             .values_list("place_path", "residents")
-        ):
+        ):  # fmt: skip
             population[path[:depth_len]] += n
     out = []
     for path, totals in rows.items():
-        exact = depth_len is None and len(path) < COURTYARD_LEN
+        # Orders registered above the rows' level (a community as a whole) form a row of
+        # their own, whose orders lie exactly at that path.
+        exact = len(path) < (COURTYARD_LEN if depth_len is None else depth_len)
         row_cut = cut.with_(area_exact=path) if exact else cut.with_(area=path)
         label = names.get(path, "") if not exact else f"{names.get(path, '')} · {outside}"
         out.append(
