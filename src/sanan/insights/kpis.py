@@ -131,7 +131,7 @@ KPIS: dict[str, Kpi] = {
         Kpi(
             "handling_hours_p90", "办理时长P90", _("Handling time, 90th percentile"),
             "handling_minutes", "finished",
-            _("the hours within which 90 % of the finished orders were finished (histogram "
+            _("the hours within which nine in ten finished orders were finished (histogram "
               "bucket edge)"),
             _("orders finished"), "h", False, kind="p90_hours", numerator_orders="finished",
         ),
