@@ -39,10 +39,24 @@ def _sm4_key(key: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=16, salt=None, info=b"sanan-sm4").derive(key)
 
 
+_AES: dict[bytes, AESGCM] = {}
+
+
+def _aes(key: bytes) -> AESGCM:
+    """One AESGCM object per key (making one expands the key schedule: half the cost of
+    encrypting an ID number). Keys are few; the cache is bounded all the same."""
+    aes = _AES.get(key)
+    if aes is None:
+        if len(_AES) > 64:
+            _AES.clear()
+        aes = _AES[key] = AESGCM(key)
+    return aes
+
+
 def _encrypt(cipher: str, key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     nonce = os.urandom(_NONCE)
     if cipher == "aes-256-gcm":
-        return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+        return nonce + _aes(key).encrypt(nonce, plaintext, aad)
     encryptor = Cipher(algorithms.SM4(_sm4_key(key)), modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(aad)
     body = encryptor.update(plaintext) + encryptor.finalize()
@@ -52,7 +66,7 @@ def _encrypt(cipher: str, key: bytes, plaintext: bytes, aad: bytes) -> bytes:
 def _decrypt(cipher: str, key: bytes, blob: bytes, aad: bytes) -> bytes:
     nonce, body = blob[:_NONCE], blob[_NONCE:]
     if cipher == "aes-256-gcm":
-        return AESGCM(key).decrypt(nonce, body, aad)
+        return _aes(key).decrypt(nonce, body, aad)
     decryptor = Cipher(algorithms.SM4(_sm4_key(key)), modes.GCM(nonce, body[-_TAG:])).decryptor()
     decryptor.authenticate_additional_data(aad)
     return decryptor.update(body[:-_TAG]) + decryptor.finalize()
