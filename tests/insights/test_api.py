@@ -250,3 +250,15 @@ def test_insights_breakdown__by_campaign_counts_its_linked_orders(wo, scenario):
         end=dt.date(2026, 10, 1),
     )  # fmt: skip
     assert october == []  # the October order is outside the campaign's dates
+
+
+def test_insights_page__cuts_a_community_by_courtyard_and_a_city_by_place(wo, scenario):  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(wo.fresh(wo.leader))
+    assert client.get("/insights/").context["by"] == "courtyard"
+    client.force_login(wo.fresh(wo.admin))
+    response = client.get("/insights/", {"from": "2026-11", "to": "2026-11"})
+    assert response.context["by"] == "place"
+    assert [r.label for r in response.context["rows"]] == [
+        Place.objects.get(path=wo.community.path[:4]).name  # everything: by city
+    ]

@@ -63,9 +63,8 @@ def insights_page(request: HttpRequest) -> HttpResponse:
     if not permissions_for(user).has(selectors.VIEW):
         raise Http404
     params = request.GET
-    by = params.get("by") or "courtyard"
+    by = params.get("by") or ""
     context: dict[str, Any] = {
-        "by": by,
         "breakdowns": [(code, label) for code, label in _labels().items()],
         "kpis": [(code, kpi_name(k), k) for code, k in KPIS.items()],
         "three": THREE_RATES,
@@ -74,6 +73,13 @@ def insights_page(request: HttpRequest) -> HttpResponse:
     status = 200
     try:
         place = parse_place(user, params)
+        if not by:
+            # A community or less: its courtyards; a sub-district or more: the places one
+            # level down (a district's 16,500 courtyards make no table to read).
+            prefixes = selectors.scope_prefixes(user=user, place=place)
+            wide = max(len(p) for p in prefixes) <= selectors.COMMUNITY_LEN - Place.steplen
+            by = "place" if wide else "courtyard"
+        context["by"] = by
         start, end = parse_period(params)
         month = (
             parse_month(params["month"], "month")
@@ -100,6 +106,7 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         raise Http404 from None
     except DomainError as error:
         context["error"] = str(error.message)
+        context.setdefault("by", by or "courtyard")
         status = 400
     template = "insights/_figures.html" if request.htmx else "insights/page.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
