@@ -267,6 +267,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Every operation's error answers (400, 401, 403, 404, 405, 415) in the one error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sanan.core.schema.document_errors",
+    ],
     # Choice sets whose fields share a name across apps ("kind", "status", "relation")
     "ENUM_NAME_OVERRIDES": {
         "PlaceKindEnum": "sanan.places.models.PlaceKind",

@@ -230,7 +230,8 @@ class RegistryExportApi(RegistryApiMixin):
         summary="Export to XLSX or CSV (masked; `reveal` with a reason needs pii.reveal)",
         request=ExportInput,
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, exports.CONTENT_TYPES["xlsx"]): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, exports.CONTENT_TYPES["csv"]): OpenApiResponse(OpenApiTypes.BINARY),
             400: ErrorSerializer,
             403: ErrorSerializer,
         },
