@@ -161,6 +161,7 @@ def test_database_from_url__sqlite__is_tuned_for_a_server(tmp_path: Path) -> Non
     assert db["ENGINE"] == "django.db.backends.sqlite3"
     assert db["NAME"] == str(path)
     assert path.parent.is_dir()  # created, so the first connection does not fail
+    assert db["CONN_MAX_AGE"] == 60  # kept across requests, as on PostgreSQL
     options = db["OPTIONS"]
     assert options["transaction_mode"] == "IMMEDIATE"
     init = options["init_command"]

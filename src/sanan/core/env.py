@@ -154,7 +154,9 @@ def database_from_url(url: str, *, sqlite_busy_timeout_s: int = 20) -> dict[str,
 
 
 def sqlite_database(path: Path, *, busy_timeout_s: int = 20) -> dict[str, Any]:
-    """SQLite tuned for a server: WAL, IMMEDIATE write transactions, durable commits.
+    """SQLite tuned for a server: WAL, IMMEDIATE write transactions, durable commits, and a
+    connection kept across requests (as on PostgreSQL): opening one runs the init command and
+    closing the last one checkpoints the WAL, together about 9 ms of CPU per request.
 
     The file holds personal data: it is created readable by its owner only (SQLite gives the
     WAL and shared-memory files the same mode)."""
@@ -164,6 +166,8 @@ def sqlite_database(path: Path, *, busy_timeout_s: int = 20) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": busy_timeout_s,
