@@ -306,11 +306,10 @@ def test_triage__clusters__page_queries_do_not_grow_with_clusters(
 def test_triage__intake_forms_and_hotline_desk__offer_the_suggestion(
     var_dir: Path, wo: OrderWorld, web_as: Web
 ) -> None:
-    """The resident's phone form, the call-taker's form and the hotline desk ask for a
+    """The resident's phone form and the hotline desk (the call-taker's screen) ask for a
     suggestion as the problem is typed; "Use it" sets each form's own category control."""
     pages = [
         (wo.resident, reverse("workorders:new"), "#id_description", "category"),
-        (wo.dispatcher, reverse("workorders:hotline"), "#id_description", "category"),
         (wo.dispatcher, reverse("hotline:desk"), "#id_summary", "id_category"),
     ]
     for user, url, source, target in pages:

@@ -272,25 +272,26 @@ def test_caller_hint__not_a_call_taker__nothing_revealed(wo: OrderWorld, caller:
 
 
 def test_caller_hint__number_never_in_a_url(wo: OrderWorld) -> None:
-    html = _client(wo.dispatcher).get(reverse("workorders:hotline")).text
-    watch = re.search(r'<div [^>]*hx-post="([^"]+)"[^>]*from:#id_contact_phone', html)
+    html = _client(wo.dispatcher).get(reverse("hotline:desk")).text  # the call-taker's screen
+    watch = re.search(r'<div [^>]*hx-post="([^"]+)"[^>]*from:#id_phone', html)
     assert watch is not None
-    assert watch.group(1) == reverse("workorders:hint-caller")
+    assert watch.group(1) == reverse("hotline:caller")
 
 
 # --- the call-taker's keyboard -----------------------------------------------------------------
 
 
 def test_hotline_shortcuts__listed_on_the_page_and_wired(wo: OrderWorld) -> None:
-    html = _client(wo.dispatcher).get(reverse("workorders:hotline")).text
+    assert _client(wo.dispatcher).get(reverse("workorders:hotline")).url == reverse("hotline:desk")
+    html = _client(wo.dispatcher).get(reverse("hotline:desk")).text  # the call-taker's screen
     keys = re.search(r'data-testid="shortcuts">(.*?)</aside>', html, re.S)
     assert keys is not None
     text = _text(keys.group(1))
-    for line in ("Alt + 1 Caller's number", "Alt + 2 Kind of problem", "Alt + 3 Description",
-                 "Alt + S Create the order", "Ctrl + Enter Create the order"):  # fmt: skip
+    for line in ("Alt + 1 Caller's number", "Alt + 5 Kind of problem",
+                 "Alt + 3 What the caller says", "Alt + O Create the work order",
+                 "Ctrl + Enter Create the work order"):  # fmt: skip
         assert line in re.sub(r"\s*\+\s*", " + ", text)
-    assert "workorders/hotline.js" in html
-    assert 'aria-keyshortcuts="Alt+S Control+Enter"' in html
+    assert "hotline/desk.js" in html
     # The resident's phone form has no desk shortcuts.
     assert 'data-testid="shortcuts"' not in _client(wo.resident).get(reverse("workorders:new")).text
 

@@ -33,6 +33,12 @@ class CallForm(DomainErrorForm):
         max_length=24,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
+    contact_name = forms.CharField(
+        label=_("Caller's name"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     call_type = forms.ChoiceField(
         label=_("Kind of call"), choices=CallType.choices, initial=CallType.CONSULTATION
     )
@@ -55,6 +61,7 @@ class CallForm(DomainErrorForm):
     )
     idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
     outcome = forms.ChoiceField(choices=Outcome.choices, required=False)
+    duplicate_of = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, categories: Any, places: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

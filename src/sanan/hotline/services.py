@@ -164,6 +164,8 @@ def call_record(
     callback_due_at: dt.datetime | None = None,
     order_place: Place | None = None,
     idempotency_key: str = "",
+    contact_name: str = "",
+    answers: dict[str, Any] | None = None,
 ) -> CallRecord:
     """Record a call taken at the desk over ``place`` (a courtyard, or the community when the
     caller's courtyard is not known).
@@ -172,7 +174,9 @@ def call_record(
     registers an order through ``workorders.services.work_order_submit`` (channel hotline,
     the summary as description, the caller's mobile as contact phone, at ``order_place`` — a
     house — or the courtyard) in the same transaction: if the order is refused nothing is
-    written; ``callback`` needs ``callback_due_at``."""
+    written; the call-taker acts for the caller: ``contact_name`` (or the recognised
+    resident's name) and the answers to the category's questions go on the order.
+    ``callback`` needs ``callback_due_at``."""
     if not _is_person(actor):
         raise PermissionDenied("auth.forbidden", _("Calls are recorded by the call-taker."))
     _require(actor, TAKE, place)
@@ -222,8 +226,10 @@ def call_record(
                 category=category,
                 description=summary,
                 place=target,
-                contact_name=resident.name if resident is not None else "",
+                contact_name=(contact_name or "").strip()[:60]
+                or (resident.name if resident is not None else ""),
                 contact_phone=caller.mobile,
+                answers=answers,
                 idempotency_key=f"hotline-{key}" if key else None,
                 duplicate_hints=False,
             ).order

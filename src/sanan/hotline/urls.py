@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.desk, name="desk"),
     path("caller/", views.desk_caller, name="caller"),
     path("answers/", views.desk_knowledge, name="answers"),
+    path("repeats/", views.desk_duplicates, name="repeats"),
     path("callbacks/", views.callbacks, name="callbacks"),
     path("calls/", views.calls, name="calls"),
     path("calls/<int:pk>/", views.call_detail, name="call"),

@@ -20,20 +20,26 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sanan.accounts.permissions import permissions_for
 from sanan.core import clock
-from sanan.core.errors import DomainError
+from sanan.core.errors import DomainError, NotFound
 from sanan.hotline import selectors, services
 from sanan.hotline.forms import CallForm, KnowledgeForm
 from sanan.hotline.models import MANAGE_KNOWLEDGE, TAKE, VIEW, CallType
 from sanan.places.models import Place
 from sanan.registry.models import Resident
 from sanan.workorders.callers import caller_lookup
-from sanan.workorders.selectors import category_list
+from sanan.workorders.catalogue import questions_for
+from sanan.workorders.duplicates import work_order_duplicates
+from sanan.workorders.forms import AnswersForm
+from sanan.workorders.models import Category, WorkOrder
+from sanan.workorders.selectors import category_list, work_order_get_for
+from sanan.workorders.services import work_order_merge
 from sanan.workorders.state import State
 
 # Alt+<key> (Option on a Mac), as on the work-order call-taker's form: typing, Chinese through
@@ -41,10 +47,12 @@ from sanan.workorders.state import State
 SHORTCUTS = [
     {"key": "1", "target": "id_phone", "label": gettext_lazy("Caller's number")},
     {"key": "2", "target": "id_call_type", "label": gettext_lazy("Kind of call")},
+    {"key": "7", "target": "id_contact_name", "label": gettext_lazy("Caller's name")},
     {"key": "3", "target": "id_summary", "label": gettext_lazy("What the caller says")},
     {"key": "4", "target": "kb-q", "label": gettext_lazy("Search the knowledge base")},
     {"key": "5", "target": "id_category", "label": gettext_lazy("Kind of problem")},
     {"key": "6", "target": "id_place", "label": gettext_lazy("Courtyard")},
+    {"key": "U", "target": "triage-use", "label": gettext_lazy("Use the suggested category")},
     {
         "key": "A",
         "target": "end-answered",
@@ -112,23 +120,75 @@ def _resident(user: Any, pk: int | None) -> Resident | None:
     return resident
 
 
+def _answers_form(data: Any, category: Category | None) -> AnswersForm:
+    questions = questions_for(category) if category is not None else []
+    return AnswersForm(data, category=category, questions=questions)
+
+
+def _duplicates_context(user: Any, place: Place | None, category: Any, text: str) -> dict[str, Any]:
+    """Open orders of the courtyard that may be the caller's problem (the work-order intake's
+    hints), each offered for merging the call into it."""
+    courtyard = services.courtyard_of(place)
+    if courtyard is None or not isinstance(category, Category):
+        return {"duplicates": [], "channel": "hotline"}
+    hints = work_order_duplicates(
+        user=user, courtyard=courtyard, category=category, text=text[: services.MAX_SUMMARY]
+    )
+    now = clock.now()
+    for h in hints:
+        order: Any = h.order
+        order.state_label = State(order.state).label
+        order.age = timesince(order.created_at, now)
+    return {"duplicates": hints, "channel": "hotline"}
+
+
+def _merge(request: HttpRequest, order: WorkOrder, parent_pk: int) -> WorkOrder | None:
+    """The caller reports an open order's problem again: the call's order (registered in its
+    own transaction) is merged into that order, so the caller follows it. A refused merge
+    leaves the call's order registered, and says so."""
+    try:
+        parent = work_order_get_for(user=request.user, pk=parent_pk)
+        work_order_merge(
+            actor=request.user,
+            parent=parent,
+            children=[order],
+            reason=str(_("The caller reported the same problem by phone.")),
+        )
+    except (DomainError, NotFound) as error:
+        messages.error(
+            request,
+            _("Registered as %(ref)s, but not merged: %(why)s")
+            % {"ref": order.reference, "why": error.message},
+        )
+        return None
+    return parent
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def desk(request: HttpRequest) -> HttpResponse:
-    """The desk: recognise the caller, note the call, answer it or turn it into an order."""
+    """The desk: recognise the caller, note the call, answer it or turn it into an order —
+    acting for the caller, with the category's questions, the repeats of the courtyard
+    (merge the call into one) and the category suggested from the summary."""
     user = request.user
     _require(user, TAKE)
     now = clock.now()
     status = 200
     context: dict[str, Any] = {}
     if request.method == "POST":
-        form = _call_form(request, request.POST)
-        refresh = not request.POST.get("outcome")  # Enter or "look up": show, save nothing
+        data = request.POST.copy()
+        if data.get("duplicate_of") and not data.get("outcome"):
+            data["outcome"] = "work_order"  # "same problem: merge" ends the call as an order
+        form = _call_form(request, data)
+        refresh = not data.get("outcome")  # Enter or "look up": show, save nothing
+        category = category_list().filter(pk=_int(data.get("category")) or 0).first()
+        to_order = data.get("outcome") == "work_order"
+        answers = _answers_form(data if to_order else None, category)
         if refresh:
             form = _call_form(request, None, **{
-                k: request.POST.get(k) for k in form.fields if request.POST.get(k)
+                k: data.get(k) for k in form.fields if data.get(k)
             })  # fmt: skip
-        elif form.is_valid():
+        elif form.is_valid() & (not to_order or answers.is_valid()):
             d = form.cleaned_data
             resident = _resident(user, d.get("resident"))
             started = d.get("started_at") or now
@@ -151,30 +211,48 @@ def desk(request: HttpRequest) -> HttpResponse:
                     duration_seconds=int((now - started).total_seconds()),
                     callback_due_at=d.get("callback_due_at"),
                     idempotency_key=d.get("idempotency_key", ""),
+                    contact_name=d.get("contact_name", ""),
+                    answers=answers.answers if to_order else None,
                 )
             except DomainError as error:
-                form.add_domain_error(error)
+                answers.add_domain_error(error)
+                rest = {k: v for k, v in error.fields.items() if not k.startswith("answers.")}
+                form.add_domain_error(DomainError(error.code, error.message, fields=rest))
                 status = error.status_code
             else:
-                if call.work_order is not None:
-                    messages.success(
-                        request,
-                        _("Call recorded; work order %(ref)s registered.")
-                        % {"ref": call.work_order.reference},
-                    )
-                else:
+                order = call.work_order
+                if order is None:
                     messages.success(
                         request,
                         _("Call recorded: %(outcome)s.") % {"outcome": call.get_outcome_display()},
                     )
-                return redirect("hotline:desk")
+                    return redirect("hotline:desk")
+                parent_pk = d.get("duplicate_of")
+                merged = _merge(request, order, parent_pk) if parent_pk else None
+                if merged is not None:
+                    messages.success(
+                        request,
+                        _(
+                            "Call recorded as %(ref)s and merged into %(parent)s: the caller "
+                            "follows it and is told of its progress."
+                        )
+                        % {"ref": order.reference, "parent": merged.reference},
+                    )
+                    return redirect(reverse("hotline:desk") + f"?order={merged.pk}")
+                if not d.get("duplicate_of"):
+                    messages.success(
+                        request,
+                        _("Call recorded; work order %(ref)s registered.")
+                        % {"ref": order.reference},
+                    )
+                return redirect(reverse("hotline:desk") + f"?order={order.pk}")
         else:
             status = 400
-        context |= _caller_context(user, str(request.POST.get("phone", "")))
-        context |= _knowledge_context(
-            user, str(request.POST.get("kb_q", "")), _int(request.POST.get("knowledge"))
-        )
-        context["resident_chosen"] = _int(request.POST.get("resident"))
+        context |= _caller_context(user, str(data.get("phone", "")))
+        context |= _knowledge_context(user, str(data.get("kb_q", "")), _int(data.get("knowledge")))
+        place = _places(user).filter(pk=_int(data.get("place")) or 0).first()
+        context |= _duplicates_context(user, place, category, str(data.get("summary", "")))
+        context |= {"resident_chosen": _int(data.get("resident")), "answers_form": answers}
     else:
         tops = selectors.desk_places(user=user)[0]
         form = _call_form(
@@ -185,8 +263,10 @@ def desk(request: HttpRequest) -> HttpResponse:
             place=tops[0].pk if tops else None,
             callback_due_at=timezone.localtime(now + dt.timedelta(days=1)),
         )
-        context |= {"caller": None, "caller_error": ""}
+        context |= {"caller": None, "caller_error": "", "duplicates": [], "channel": "hotline"}
         context |= _knowledge_context(user, "")
+        context |= {"answers_form": _answers_form(None, None)}
+        context |= _last_order(user, _int(request.GET.get("order")))
     context |= {
         "form": form,
         "shortcuts": SHORTCUTS,
@@ -196,6 +276,34 @@ def desk(request: HttpRequest) -> HttpResponse:
         "fresh": request.method == "GET",  # the call starts with its first key (desk.js)
     }
     return render(request, "hotline/desk.html", context, status=status)
+
+
+def _last_order(user: Any, pk: int | None) -> dict[str, Any]:
+    """The order the last call became, with a link to dispatch it when it waits for that."""
+    if not pk:
+        return {"last_order": None}
+    try:
+        order = work_order_get_for(user=user, pk=pk)
+    except NotFound:
+        return {"last_order": None}
+    order.state_label = State(order.state).label  # type: ignore[attr-defined]
+    waiting = order.state == State.REGISTERED and permissions_for(user).can(
+        "work_order.dispatch", order
+    )
+    return {"last_order": order, "last_order_to_dispatch": waiting}
+
+
+@login_required
+@require_POST
+def desk_duplicates(request: HttpRequest) -> HttpResponse:
+    """Open orders that may be the caller's problem, while the summary is typed (HTMX)."""
+    _require(request.user, TAKE)
+    place = _places(request.user).filter(pk=_int(request.POST.get("place")) or 0).first()
+    category = category_list().filter(pk=_int(request.POST.get("category")) or 0).first()
+    context = _duplicates_context(
+        request.user, place, category, str(request.POST.get("summary", ""))
+    )
+    return render(request, "workorders/_duplicates.html", context)
 
 
 @login_required

@@ -547,6 +547,10 @@ def order_discover(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_hotline(request: HttpRequest) -> HttpResponse:
+    """The call-taker's screen is the hotline desk (``/hotline/``): opening this address goes
+    there. A form posted here from a page opened before is still registered."""
+    if request.method == "GET":
+        return redirect("hotline:desk")
     return _intake(request, Channel.HOTLINE)
 
 

@@ -18,6 +18,12 @@
 
   document.addEventListener("keydown", function (ev) {
     if (ev.isComposing || ev.keyCode === 229) return; // the input method has the key
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !ev.altKey && form.contains(ev.target)) {
+      var create = document.getElementById("end-work_order");
+      ev.preventDefault();
+      if (create) { if (form.requestSubmit) form.requestSubmit(create); else create.click(); }
+      return;
+    }
     if (!ev.altKey || ev.ctrlKey || ev.metaKey) return;
     // ev.code is the physical key: Option+1 on a Mac types "¡" but is still Digit1.
     var code = ev.code || "";
@@ -28,7 +34,8 @@
     if (!el) return;
     ev.preventDefault();
     if (el.tagName === "BUTTON") {
-      if (form.requestSubmit) form.requestSubmit(el); else el.click();
+      if (el.type === "button") el.click(); // "use the suggested category"
+      else if (form.requestSubmit) form.requestSubmit(el); else el.click();
       return;
     }
     el.focus();
@@ -69,17 +76,6 @@
     var keep = Array.prototype.filter.call(hits, function (h) { return h.value === chosenAnswer; })[0];
     if (keep) keep.checked = true;
     else if (hits.length === 1) { hits[0].checked = true; chosenAnswer = hits[0].value; }
-  });
-
-  // The full order form (questions, photos) opens with the courtyard and category chosen here.
-  var full = document.getElementById("hl-full-form");
-  if (full) full.addEventListener("click", function () {
-    var params = [];
-    var place = document.getElementById("id_place");
-    var category = document.getElementById("id_category");
-    if (place && place.value) params.push("courtyard=" + encodeURIComponent(place.value));
-    if (category && category.value) params.push("category=" + encodeURIComponent(category.value));
-    full.href = full.href.split("?")[0] + (params.length ? "?" + params.join("&") : "");
   });
 
   function useResident(radio) {
