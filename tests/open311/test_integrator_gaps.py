@@ -119,6 +119,24 @@ def test_board__the_list_follows_the_order_out_when_it_is_finished(
     assert f'data-order="{registered.pk}"' not in listed
 
 
+def test_board__a_filter_alone__lists_every_order_it_matches_whatever_its_state(
+    wo: OrderWorld, issued: IssuedKey, client: Client
+) -> None:
+    by_phone = wo.submit()  # no routing rule yet: it waits in "new"
+    routing_rule_create(
+        actor=wo.admin, category=wo.street_light, place=wo.community, lead_organisation=wo.housing
+    )
+    posted = int(json_of(post(client, issued, description="A院路灯不亮"))[0]["service_request_id"])
+    desk = Client()
+    desk.force_login(wo.dispatcher)
+    listed = desk.get("/orders/board/?channel=open311").content.decode()
+    assert f'data-order="{posted}"' in listed  # dispatched on arrival, not in "new"
+    assert f'data-order="{by_phone.pk}"' not in listed
+    unfiltered = desk.get("/orders/board/").content.decode()
+    assert f'data-order="{by_phone.pk}"' in unfiltered  # the default list is still "new"
+    assert f'data-order="{posted}"' not in unfiltered
+
+
 def test_board__a_handler_has_no_board(client: Client, wo: OrderWorld) -> None:
     desk = Client()
     desk.force_login(wo.handler)

@@ -649,7 +649,9 @@ def _suggestion(order: WorkOrder) -> str:
 
 def _board_rows(request: HttpRequest, default_bucket: str, buckets: dict[str, Any]) -> Any:
     params = request.GET.copy()
-    if not any(params.get(k) for k in ("bucket", "courtyard", "q", "state")):
+    # The default list only when nothing narrows the view: `?channel=open311` alone lists every
+    # order from that channel, whatever its state.
+    if not any(params.get(k) for k in set(WorkOrderFilter.base_filters) - {"ordering"}):
         params["bucket"] = default_bucket
     bucket = params.get("bucket", "")
     if bucket and bucket not in buckets:
