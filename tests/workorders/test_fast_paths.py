@@ -5,7 +5,11 @@ through the order's own place path."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from sanan.audit.models import AuditEvent
 from sanan.audit.services import audit_verify
@@ -106,3 +110,31 @@ def test_work_order_board__ignores_the_archive_and_agrees_with_the_scope(wo: Ord
     assert sum(c.open for c in board.courtyards) == open_total == len(kept)
     assert WorkOrder.objects.get(pk=archived.pk).state == State.ARCHIVED
     assert expected["new"] == 1
+
+
+def test_orders_api__intake_answer__is_the_read_of_the_order_in_few_statements(
+    wo: OrderWorld, django_assert_num_queries: Any
+) -> None:
+    """A submission with a token answers what a read of the new order gives, in a fixed
+    number of statements: token, catalogue stamp, place, roles, courtyard, then the writes
+    (order, its co-handler, events, audit head read, audit rows, audit head, outbox) in a
+    transaction (a savepoint inside the test's)."""
+    _rule(wo)
+    token = Token.objects.create(user=wo.resident)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    body = {
+        "category": wo.street_light.pk,
+        "description": "A1号门口的路灯不亮了",
+        "place": wo.world.house_a.pk,
+        "channel": "api",
+    }
+    client.post("/api/v1/orders/", body, format="json", headers={"Idempotency-Key": "warm"})
+    with django_assert_num_queries(14):
+        made = client.post(
+            "/api/v1/orders/", body, format="json", headers={"Idempotency-Key": "k-1"}
+        )
+    assert made.status_code == 201, made.content
+    read = client.get(f"/api/v1/orders/{made.json()['id']}/")
+    assert made.json() == read.json()
+    assert made.json()["state"] == State.DISPATCHED

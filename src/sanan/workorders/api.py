@@ -35,7 +35,7 @@ from sanan.workorders.access import (
     may_see_reporter,
 )
 from sanan.workorders.attachments import CONTENT_TYPES
-from sanan.workorders.catalogue import catalogue
+from sanan.workorders.catalogue import Catalogue, catalogue
 from sanan.workorders.filters import WorkOrderFilter
 from sanan.workorders.models import (
     Attachment,
@@ -320,6 +320,18 @@ def _row(order: WorkOrder, now: Any) -> dict[str, Any]:
 
 
 _NOT_READ = object()
+_BOUND: dict[type[serializers.Serializer], serializers.Serializer] = {}
+
+
+def _represent(serializer_class: type[serializers.Serializer], instance: Any) -> Any:
+    """What ``serializer_class(instance).data`` gives, from one bound serializer per class and
+    process: building one per answer deep-copies its declared fields and those of every nested
+    serializer (0.9 ms of CPU for an order's detail, against 0.1 ms). ``to_representation``
+    keeps no state between calls on these plain serializers (no context, no request)."""
+    bound = _BOUND.get(serializer_class)
+    if bound is None:
+        bound = _BOUND[serializer_class] = serializer_class()
+    return bound.to_representation(instance)
 
 
 def _detail(order: WorkOrder, user: Any, *, pending: Any = _NOT_READ) -> dict[str, Any]:
@@ -425,8 +437,8 @@ class SubmitSerializer(serializers.Serializer):
     answers = serializers.DictField(required=False, default=dict)
 
 
-def _category(pk: int) -> Category:
-    category = catalogue().categories.get(pk)
+def _category(pk: int, snapshot: Catalogue | None = None) -> Category:
+    category = (snapshot or catalogue()).categories.get(pk)
     if category is None:
         raise DomainError(
             "work_order.unknown_category",
@@ -539,6 +551,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = SubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        snapshot = catalogue()  # one stamp read for the request: the service uses it too
         point = v["point"]
         reporter = None
         if v["reporter"] is not None:
@@ -554,7 +567,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         submitted = services.work_order_submit(
             actor=request.user,
             channel=v["channel"],
-            category=_category(v["category"]),
+            category=_category(v["category"], snapshot),
             description=v["description"],
             title=v["title"],
             place=_place(v["place"]),
@@ -567,6 +580,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             answers=v["answers"],
             idempotency_key=request.headers.get("Idempotency-Key"),
             duplicate_hints=False,  # the answer does not list them (see /duplicates/)
+            snapshot=snapshot,
         )
         if submitted.created:
             # The order in hand, with its relations, is what a read would return; a new order
@@ -577,7 +591,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             order = work_order_get_for(user=request.user, pk=submitted.order.pk)
             detail = _detail(order, request.user)
         response = Response(
-            WorkOrderDetailSerializer(detail).data,
+            _represent(WorkOrderDetailSerializer, detail),
             status=status.HTTP_201_CREATED if submitted.created else status.HTTP_200_OK,
         )
         response["ETag"] = f'"{order.version}"'

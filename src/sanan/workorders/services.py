@@ -38,7 +38,7 @@ from sanan.places.locate import locate
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
 from sanan.workorders import access
 from sanan.workorders import attachments as photos
-from sanan.workorders.catalogue import catalogue, clean_answers, effective_policy
+from sanan.workorders.catalogue import Catalogue, catalogue, clean_answers, effective_policy
 from sanan.workorders.models import (
     CONTACT_PHONE_PURPOSE,
     Attachment,
@@ -640,9 +640,13 @@ def work_order_submit(
     idempotency_key: str | None = None,
     attachments: Sequence[Any] = (),
     duplicate_hints: bool = True,
+    snapshot: Catalogue | None = None,
 ) -> Submitted:
     """Register an order from any channel, and dispatch it when the routing directory has a
     rule for it. A repeated ``idempotency_key`` returns the first order (``created=False``).
+
+    ``snapshot`` is the catalogue the caller read earlier in the same request (the category
+    came from it), so that its stamp is read once; by default it is read here.
 
     ``attachments`` are uploaded photos (file objects or bytes; checked and re-encoded by
     ``workorders.attachments`` before anything is written: a bad one is a 400 and nothing is
@@ -691,6 +695,7 @@ def work_order_submit(
             fingerprint=fingerprint,
             attachments=attachments,
             duplicate_hints=duplicate_hints,
+            snapshot=snapshot,
         )
     except (DomainError, IntegrityError):
         if key and (replay := _replay(actor, key, fingerprint)) is not None:
@@ -717,6 +722,7 @@ def _register(
     fingerprint: str,
     attachments: Sequence[Any],
     duplicate_hints: bool,
+    snapshot: Catalogue | None,
 ) -> Submitted:
     action = _CHANNEL_ACTION[channel]
     roots = _intake_roots(actor, action)
@@ -768,7 +774,8 @@ def _register(
         )
     prepared = [photos.prepare(u) for u in uploads]  # 400 before anything is written
     attachment_ids = [a for a in attachments if not photos.is_upload(a)]
-    snapshot = catalogue()
+    if snapshot is None:
+        snapshot = catalogue()
     cleaned = clean_answers(category, answers, snapshot=snapshot)
     policy = snapshot.policy_for(category)
     route = route_for(category=category, place=place, snapshot=snapshot)
