@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,9 +17,9 @@ from sanan.insights import selectors
 from sanan.insights.kpis import KPIS, kpi_name
 from sanan.insights.params import parse_month, parse_period, parse_place
 
-PLACE = OpenApiParameter("place", int, description="A place id: its subtree (default: all mine)")
-FROM = OpenApiParameter("from", str, description="First month, YYYY-MM (default: 11 months ago)")
-TO = OpenApiParameter("to", str, description="Last month, YYYY-MM (default: this month)")
+PLACE = OpenApiParameter("place", int, description=_("A place id: its subtree (default: all mine)"))
+FROM = OpenApiParameter("from", str, description=_("First month, YYYY-MM (default: 11 months ago)"))
+TO = OpenApiParameter("to", str, description=_("Last month, YYYY-MM (default: this month)"))
 
 
 class FigureOut(serializers.Serializer):
@@ -32,6 +32,41 @@ class FigureOut(serializers.Serializer):
     value = serializers.FloatField(allow_null=True)
     numerator_url = serializers.CharField()
     denominator_url = serializers.CharField()
+
+
+class RowOut(serializers.Serializer):
+    key = serializers.CharField(help_text=_("place path, id or code of the row"))
+    label = serializers.CharField()  # type: ignore[assignment]
+    figures = FigureOut(many=True)
+
+
+class BreakdownOut(serializers.Serializer):
+    by = serializers.CharField()
+    rows = RowOut(many=True)
+
+
+class MonthOut(serializers.Serializer):
+    month = serializers.CharField(help_text=_("YYYY-MM"))
+    figures = FigureOut(many=True)
+
+
+class TrendOut(serializers.Serializer):
+    months = MonthOut(many=True)
+
+
+class RankedOut(RowOut):
+    score = serializers.FloatField(help_text=_("the ranking value (higher is better)"))
+    orders = serializers.IntegerField(help_text=_("orders registered in the month"))
+
+
+class RedBlackOut(serializers.Serializer):
+    month = serializers.CharField()
+    by = serializers.CharField()
+    kpi = serializers.CharField(help_text=_("empty: the mean of the three rates"))
+    min_orders = serializers.IntegerField(help_text=_("orders a row needs in the month to rank"))
+    qualifying = serializers.IntegerField()
+    red = RankedOut(many=True, help_text=_("the best first"))
+    black = RankedOut(many=True, help_text=_("the worst first"))
 
 
 def figure_json(f: selectors.Figure, request: Request) -> dict[str, Any]:
@@ -95,7 +130,7 @@ class KpiBreakdownApi(APIView):
             FROM,
             TO,
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses=BreakdownOut,
     )
     def get(self, request: Request) -> Response:
         period = _period(request)
@@ -118,11 +153,11 @@ class KpiTrendApi(APIView):
     @extend_schema(
         summary="The key figures month by month",
         parameters=[
-            OpenApiParameter("months", int, description="How many months (1–120, default 12)"),
+            OpenApiParameter("months", int, description=_("How many months (1–120, default 12)")),
             TO,
             PLACE,
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses=TrendOut,
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -148,13 +183,17 @@ class RedBlackApi(APIView):
     @extend_schema(
         summary="The month's red list (best) and black list (worst)",
         parameters=[
-            OpenApiParameter("month", str, description="YYYY-MM (default: last month)"),
+            OpenApiParameter("month", str, description=_("YYYY-MM (default: last month)")),
             OpenApiParameter("by", str, enum=list(selectors.RED_BLACK_BY)),
-            OpenApiParameter("kpi", str, enum=list(KPIS), description="Rank by this figure "
-                             "(default: the mean of the three rates)"),
+            OpenApiParameter(
+                "kpi",
+                str,
+                enum=list(KPIS),
+                description=_("Rank by this figure (default: the mean of the three rates)"),
+            ),
             PLACE,
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses=RedBlackOut,
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         from sanan.core import clock
