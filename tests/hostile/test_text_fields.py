@@ -71,6 +71,15 @@ TARGETS: dict[str, Target] = {
         lambda h, b: f"/registry/residents/{b['id']}/",
         lambda b: b["work_or_school"],
     ),
+    "household-code": Target(
+        "commissioner_b",
+        "post",
+        lambda h: "/api/v1/registry/households/",
+        lambda h, v: {"place": h.world.unit_b.pk, "code": v},
+        "code",
+        lambda h, b: f"/registry/households/{b['id']}/",
+        lambda b: b["code"],
+    ),
     "vehicle-description": Target(
         "commissioner_a",
         "post",
