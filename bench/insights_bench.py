@@ -47,7 +47,9 @@ def _env(var_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         SANAN_VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="sanan.settings",
-        PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join(
+            [str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]
+        ),
         **extra,
     )
     return env
@@ -86,7 +88,7 @@ def run_size(args: argparse.Namespace, engine: str, size: int) -> dict[str, Any]
     say(f"{engine} {size:,}: migrate …")
     subprocess.run([str(BIN / "sanan"), "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
     cmd = [sys.executable, __file__, "--worker", "--orders", str(size), "--repeat",
-           str(args.repeat)]  # fmt: skip
+           str(args.repeat), *(["--full-refresh"] if args.full_refresh else [])]  # fmt: skip
     out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)  # noqa: S603
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -141,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--var-dir", default="/tmp/insights-bench")  # noqa: S108 (built once, reused)
     parser.add_argument("--update-docs", action="store_true")
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="time a full refresh of the figures even when the population is already counted",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--orders", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

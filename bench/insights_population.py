@@ -311,7 +311,7 @@ def populate_and_measure(args: argparse.Namespace, say: Callable[[str], None]) -
     refresh: dict[str, Any] = {}
     from sanan.insights.models import OrderFact
 
-    if build_seconds or OrderFact.objects.count() == 0:
+    if build_seconds or args.full_refresh or not OrderFact.objects.exists():
         say(f"  {connection.vendor}: counting the figures of {total:,} orders (full) …")
         t0 = time.perf_counter()
         result = insights_refresh(full=True, progress=say)
