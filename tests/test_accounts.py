@@ -440,3 +440,30 @@ def test_session__expired_during_an_htmx_request__reloads_the_sign_in_page(
     response = Client().get("/audit/?action=place.created", HTTP_HX_REQUEST="true")
     assert response.status_code == 204
     assert response["HX-Redirect"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_user_create__shared_password_hash__each_account_signs_in_with_that_password() -> None:
+    from django.contrib.auth import authenticate
+    from django.contrib.auth.hashers import make_password
+    from django.test import RequestFactory
+
+    shared = make_password("a shared demo password")
+    for name in ("demo-a", "demo-b"):
+        user_create(actor="test", username=name, password_hash=shared, validate=True)
+    for name in ("demo-a", "demo-b"):
+        request = RequestFactory().post("/accounts/login/")
+        assert authenticate(request, username=name, password="a shared demo password")
+        assert authenticate(request, username=name, password="another") is None
+    assert User.objects.get(username="demo-a").password == shared
+
+
+@pytest.mark.django_db
+def test_user_create__password_hash__must_be_an_encoded_hash_and_not_beside_a_password() -> None:
+    with pytest.raises(ValueError, match="hashing algorithm"):
+        user_create(actor="test", username="plain", password_hash="sanan-demo-2026")
+    with pytest.raises(TypeError):
+        user_create(actor="test", username="both", password="x", password_hash="x")
+    with pytest.raises(TypeError):
+        user_create(actor="test", username="neither")
+    assert not User.objects.filter(username__in=["plain", "both", "neither"]).exists()
