@@ -57,6 +57,11 @@ def _places(user: Any) -> list[Place]:
     return list(qs.order_by("path")[:300])
 
 
+def _rates(row: selectors.BreakdownRow) -> list[tuple[str, selectors.Figure]]:
+    """The three rates of a ranked row, with their names, for the red and black lists."""
+    return [(kpi_name(KPIS[code]), row.figures[code]) for code in THREE_RATES]
+
+
 @login_required
 def insights_page(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -100,6 +105,8 @@ def insights_page(request: HttpRequest) -> HttpResponse:
             summary=[(summary[code], kpi_name(summary[code].kpi)) for code in KPIS],
             rows=rows,
             red_black=red_black,
+            red=[(r, _rates(r.row)) for r in red_black.red],
+            black=[(r, _rates(r.row)) for r in red_black.black],
             lists_by_label=_labels()[lists_by],
         )
     except NotFound:
