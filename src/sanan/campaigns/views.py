@@ -36,7 +36,8 @@ def _organisations(user: Any) -> Any:
 
 def _campaign_form(request: HttpRequest, data: Any = None, **initial: Any) -> CampaignForm:
     user = request.user
-    places = permissions_for(user).filter_places(Place.objects.all(), "place.view")
+    # Only where the user may run a campaign: not the places above it they merely see.
+    places = permissions_for(user).filter(Place.objects.all(), MANAGE, "")
     return CampaignForm(
         data,
         places=places.order_by("path"),
