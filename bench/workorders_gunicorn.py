@@ -1,0 +1,31 @@
+"""gunicorn settings for the intake benchmark (``gunicorn -c bench/workorders_gunicorn.py``).
+
+``SANAN_BENCH_SQLITE_SYNC`` (``NORMAL`` or ``FULL``), when set, overrides SQLite's
+``synchronous`` on every connection of the workers, so that the benchmark can compare the two
+without changing the application's default (``FULL``, ``core/env.py``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+_SYNC = os.environ.get("SANAN_BENCH_SQLITE_SYNC", "").upper()
+
+
+def _synchronous(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous={_SYNC}")
+
+
+def post_worker_init(worker: Any) -> None:
+    if _SYNC not in ("", "NORMAL", "FULL"):
+        raise SystemExit(f"SANAN_BENCH_SQLITE_SYNC={_SYNC!r}: NORMAL or FULL")
+    if _SYNC:
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(_synchronous, weak=False, dispatch_uid="bench-sqlite-sync")
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None:  # opened while the app loaded
+                _synchronous(None, conn)
