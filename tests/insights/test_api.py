@@ -262,3 +262,23 @@ def test_insights_page__cuts_a_community_by_courtyard_and_a_city_by_place(wo, sc
     assert [r.label for r in response.context["rows"]] == [
         Place.objects.get(path=wo.community.path[:4]).name  # everything: by city
     ]
+
+
+def test_insights_orders_page__queries_do_not_grow_with_rows(wo, clock):  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    counts = []
+    for extra in (1, 5):
+        for _ in range(extra):
+            wo.order_in("finished", place=wo.world.house_b)
+        insights_refresh()
+        client.force_login(wo.fresh(wo.leader))
+        url = "/insights/orders/?kpi=on_time_finishing&part=denominator&from=2026-11&to=2026-11"
+        client.get(url)  # the session's first request writes it
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.context["page"].paginator.count == sum((1, 5)[: len(counts) + 1])
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
