@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,6 +24,8 @@ from sanan.core.errors import DomainError
 from sanan.organisation.models import Organisation
 from sanan.places.models import Place
 from sanan.workorders.models import Category, WorkOrder
+
+ORDERS_PER_PAGE = 100
 
 
 def _require(user: Any, action: str) -> None:
@@ -107,14 +110,16 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
     user = request.user
     days = selectors.burndown(campaign)
-    links = list(selectors.campaign_orders(user=user, campaign=campaign)[:200])
+    links = Paginator(selectors.campaign_orders(user=user, campaign=campaign), ORDERS_PER_PAGE)
+    page = links.get_page(request.GET.get("page"))
     return {
         "campaign": campaign,
         "progress": selectors.progress_of(campaign),
         "days": days,
         "chart": selectors.burndown_chart(campaign, days),
         "recent_days": days[-14:][::-1],
-        "links": links,
+        "links": page.object_list,
+        "links_page": page,
         "tasks": list(selectors.campaign_tasks(campaign=campaign)),
         "can_manage": selectors.can_manage(user, campaign),
         "link_form": LinkForm(),
