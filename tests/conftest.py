@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
@@ -83,6 +84,13 @@ def _session_personas(django_db_setup: None, django_db_blocker: Any) -> None:
         ensure_personas()
         courtyard_index.invalidate()
     _COMMITTED["world"] = True
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate limits count per address in the cache, and every test client has the same
+    address: each test starts with fresh counts."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

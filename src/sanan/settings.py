@@ -76,12 +76,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sanan.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sanan.core.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "sanan.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -160,6 +162,19 @@ AXES_LOCKOUT_CALLABLE = "sanan.accounts.views.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False  # failures are counted, never stored with the username
 AXES_VERBOSE = False
 
+# Per client address and minute (core/ratelimit.py): sign-in attempts, and writes by people
+# not signed in (Open311 posts, public forms). Counted in the cache below.
+RATE_SIGN_IN_PER_MINUTE = env_int("SANAN_RATE_SIGN_IN_PER_MINUTE", 20, minimum=1)
+RATE_PUBLIC_WRITES_PER_MINUTE = env_int("SANAN_RATE_PUBLIC_WRITES_PER_MINUTE", 60, minimum=1)
+_cache_url = env_str("SANAN_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # Idle sessions end after this many minutes without a request.
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SANAN_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
 SESSION_COOKIE_AGE = env_int("SANAN_SESSION_MAX_HOURS", 12, minimum=1) * 3600
@@ -171,12 +186,28 @@ CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = env_bool("SANAN_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SANAN_HSTS_SECONDS", 31536000 if SECURE else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = env_bool("SANAN_HSTS_PRELOAD", SECURE)  # the header only; listing is apart
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SANAN_BEHIND_PROXY", False) else None
 )
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (core.middleware): scripts and styles only from our own files (style
+# attributes allowed: templates use them), images also as data: URLs (QR codes, thumbnails).
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = env_bool("SANAN_CSP_REPORT_ONLY", False)
 CSRF_FAILURE_VIEW = "sanan.core.views.csrf_failure"
 
 # The number residents can call instead (shown on sign-in and help pages); empty hides it.

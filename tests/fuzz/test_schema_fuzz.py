@@ -51,6 +51,14 @@ CHECKS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings: Any) -> None:
+    """Hundreds of requests a minute from one address: the rate limits are tested elsewhere
+    (tests/hostile/test_rate_limits.py)."""
+    settings.RATE_SIGN_IN_PER_MINUTE = 10**9
+    settings.RATE_PUBLIC_WRITES_PER_MINUTE = 10**9
+
+
 def _application() -> Any:
     """The WSGI application, without closing the database connection after each request (as
     Django's test client does): the test's transaction, and SQLite's in-memory test database,

@@ -4,7 +4,8 @@ Every API view answers errors in one shape, ``{"code", "message", "fields"}``
 (``core.api.exception_handler``): 400 for input that is refused, 401 without credentials on
 an operation that needs them, 403 when the object is seen but the action is not allowed, 404
 when it is out of sight or does not exist, 405 for a method the path does not have, 415 for a
-body in a media type the operation does not read. Views document what is particular to them
+body in a media type the operation does not read, 429 for a write over the rate limit of the
+client's address (``core.ratelimit``). Views document what is particular to them
 (a 409 with the existing record, for instance); this drf-spectacular post-processing hook adds
 the answers every operation can give, so clients and the schema fuzzing test
 (``tests/fuzz``) can rely on the schema.
@@ -34,6 +35,7 @@ DESCRIPTIONS = {
     "404": "Not found, or not visible to you.",
     "405": "This path does not take this method.",
     "415": "The body's media type is not one this operation reads.",
+    "429": "Too many requests from this address: wait for `Retry-After` seconds.",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -56,6 +58,8 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
                 codes.append("401")
             if "requestBody" in operation:
                 codes.append("415")
+            if method != "get":
+                codes.append("429")
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(
