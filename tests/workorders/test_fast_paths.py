@@ -117,7 +117,7 @@ def test_orders_api__intake_answer__is_the_read_of_the_order_in_few_statements(
 ) -> None:
     """A submission with a token answers what a read of the new order gives, in a fixed
     number of statements: token, catalogue stamp, place, roles, courtyard, then the writes
-    (order, its co-handler, events, audit head read, audit rows, audit head, outbox) in a
+    (order, its co-handler, events, outbox, audit head read, audit rows, audit head) in a
     transaction (a savepoint inside the test's)."""
     _rule(wo)
     token = Token.objects.create(user=wo.resident)

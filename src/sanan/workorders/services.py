@@ -323,13 +323,6 @@ class _Batch:
             events[0].save(force_insert=True)
         else:
             WorkOrderEvent.objects.bulk_create(events)
-        audits = []
-        for e in self.entries:
-            if e.audit is not None:
-                assert e.audit.data is not None
-                e.audit.data["event"] = e.event.pk
-                audits.append(e.audit)
-        audit_record_many(entries=audits)
         rows: list[OutboxMessage] = []
         followed = [e for e in self.entries if e.followers]
         by_order: dict[int, list[WorkOrderFollower]] = {}
@@ -344,6 +337,15 @@ class _Batch:
                 rows += _follower_rows(e.order, e.event, by_order.get(e.order.pk, []), self.now)
         if rows:
             OutboxMessage.objects.bulk_create(rows)
+        # The audit chain last: its head is one row every write transaction locks (on
+        # PostgreSQL), so it is held from here to the commit, not across the other inserts.
+        audits = []
+        for e in self.entries:
+            if e.audit is not None:
+                assert e.audit.data is not None
+                e.audit.data["event"] = e.event.pk
+                audits.append(e.audit)
+        audit_record_many(entries=audits)
         self.entries = []
 
 
