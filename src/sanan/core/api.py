@@ -66,6 +66,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         response.data = error_body(code, _("Some fields need correcting."), fields)
+    elif isinstance(exc, exceptions.ParseError):  # the parser's own words go in "fields"
+        response.data = error_body(
+            code,
+            _("The request body could not be read: check that it is valid JSON or form data."),
+            {"body": [str(exc.detail)]},
+        )
     else:
         detail = exc.detail if not isinstance(exc.detail, list | dict) else exc.default_detail
         response.data = error_body(code, str(detail))
