@@ -261,10 +261,11 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
             raise SystemExit("intake: could not prepare the token and places")
         setup = found.group(1)
         port = _free_port()
-        say(f"intake: gunicorn, {workers} workers (sync) on 127.0.0.1:{port}")
+        say(f"intake: gunicorn, {workers} workers ({args.worker_class}) on 127.0.0.1:{port}")
         server = subprocess.Popen(  # noqa: S603 (this venv's gunicorn)
             [str(BIN / "gunicorn"), "sanan.wsgi:application", "--workers", str(workers),
              "--config", str(ROOT / "bench" / "workorders_gunicorn.py"),
+             "--worker-class", args.worker_class, "--threads", str(args.threads),
              "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -465,6 +466,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="intake: client connections")
     parser.add_argument("--workers", type=int, default=0, help="intake: gunicorn workers")
     parser.add_argument(
+        "--worker-class",
+        choices=["sync", "gthread"],
+        default="sync",
+        help="intake: gunicorn worker class (sync closes the connection after each answer)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="intake: threads per gthread worker")
+    parser.add_argument(
         "--intake-engine", choices=["sqlite", "postgres"], default="sqlite", help="intake: database"
     )
     parser.add_argument(
@@ -513,8 +521,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows.append(Row(
             f"intake over HTTP, `POST /api/v1/orders/` (token, Idempotency-Key), {where}",
-            f"gunicorn {r.workers} sync workers; {r.connections} keep-alive connections from "
-            f"another process, closed loop, {r.seconds:g} s after a {args.warmup:g} s warm-up",
+            f"gunicorn {r.workers} {args.worker_class} workers"
+            + (f" × {args.threads} threads" if args.worker_class == "gthread" else "")
+            + f"; {r.connections} connections from another process"
+            + (" (closed by the server after each answer)" if args.worker_class == "sync" else
+               " (kept alive)")
+            + f", closed loop, {r.seconds:g} s after a {args.warmup:g} s warm-up",
             "≥ 300 orders/s, 0 errors, p99 < 250 ms",
             f"**{r.rate:,.0f} orders/s**, {r.errors} errors of {r.requests:,}; "
             f"p50 {r.p50:.0f} ms, p95 {r.p95:.0f} ms, p99 {r.p99:.0f} ms; "
