@@ -253,7 +253,14 @@ class Figure:
             return f"{self.value * 100:.1f} %"
         if self.kpi.unit == "h":
             return f"{self.value:.1f} h"
-        return f"{self.value:.1f} ‰"
+        return f"{self.value:.1f}"  # per 1,000 residents: the name says so
+
+    @property
+    def numerator_display(self) -> str:
+        """The numerator as the pages show it: a count, or the summed hours."""
+        if self.kpi.kind == "mean_hours":
+            return f"Σ {self.numerator:,.0f} h"
+        return f"{self.numerator:,.0f}"
 
 
 def p90_hours(histogram: list[int], total: int) -> tuple[float | None, int]:
