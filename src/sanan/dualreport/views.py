@@ -115,6 +115,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "can_manage": perms.has(MANAGE),
             "is_staff": perms.has("dual.view"),
             "registrations": selectors.claimable_registrations(user=user),
+            "is_unit_member": bool(access.unit_ids(user)),
             "rateable": rateable,
             "resident": perms.has("dual.rate") and not perms.has("dual.view"),
         },
@@ -295,6 +296,7 @@ def registrations(request: HttpRequest) -> HttpResponse:
         {
             "registrations": list(selectors.registration_list(user=user)),
             "can_manage": perms.has(MANAGE),
+            "can_register": perms.has(MANAGE) or bool(access.unit_ids(user)),
         },
     )
 
@@ -304,14 +306,19 @@ def registrations(request: HttpRequest) -> HttpResponse:
 def registration_new(request: HttpRequest) -> HttpResponse:
     user = request.user
     perms = permissions_for(user)
-    if not perms.has(MANAGE):
+    units = access.unit_ids(user)
+    if not (perms.has(MANAGE) or units):
         raise Http404
+    # Staff register any unit they see with their communities; a unit member their own unit
+    # with the communities where they claim for it.
+    action = MANAGE if perms.has(MANAGE) else "dual.claim"
     form = RegistrationForm(request.POST or None)
-    form.fields["organisation"].queryset = Organisation.objects.visible_to(user).filter(  # type: ignore[attr-defined]
-        kind=OrganisationKind.UNIT
-    )
+    organisations = Organisation.objects.visible_to(user).filter(kind=OrganisationKind.UNIT)
+    if action != MANAGE:
+        organisations = Organisation.objects.filter(kind=OrganisationKind.UNIT, pk__in=units)
+    form.fields["organisation"].queryset = organisations  # type: ignore[attr-defined]
     form.fields["place"].queryset = perms.filter(  # type: ignore[attr-defined]
-        Place.objects.filter(kind=PlaceKind.COMMUNITY), MANAGE, ""
+        Place.objects.filter(kind=PlaceKind.COMMUNITY), action, ""
     )
     status = 200
     if request.method == "POST":
