@@ -19,6 +19,7 @@ answer stops the benchmark with exit status 1 and no figures.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -250,6 +251,31 @@ def bench_lookup(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
 # --- (c) the filtered registry list ------------------------------------------------------------
 
 
+class GcPauses:
+    """Time spent in Python's cyclic garbage collector, by generation (``gc.callbacks``): a
+    full (generation 2) collection walks every object of the process, which is what one slow
+    call among many fast ones can be."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._started
+            self.full += info.get("generation") == 2
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
 @dataclass
 class ListCase:
     label: str
@@ -314,17 +340,20 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         request = factory.get("/api/v1/registry/residents/", {**case.params, "page": page})
         force_authenticate(request, user=user)
         reset_queries()  # the log keeps 9,000 queries: a full one captures nothing
-        with CaptureQueriesContext(connection) as ctx:
+        with CaptureQueriesContext(connection) as ctx, GcPauses() as pauses:
             t0 = time.perf_counter()
             response = view(request)
             response.render()
             elapsed = time.perf_counter() - t0
+        if elapsed > 0.1:  # why a call is slow: the collector, or not
+            slow.append((elapsed, pauses.total, pauses.full))
         if response.status_code != 200:
             raise RuntimeError(f"{case.label}: HTTP {response.status_code} {response.data}")
         return response.data, len(ctx.captured_queries), elapsed
 
     problems: list[str] = []
     rows: list[Row] = []
+    slow: list[tuple[float, float, int]] = []  # (call, of which garbage collection, full ones)
     for case in cases:
         expected_qs = case.expected()
         total = expected_qs.count()
@@ -381,6 +410,10 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         ))  # fmt: skip
         progress(f"[{engine}] list, {case.label}: {total:,} rows, {queries} queries, "
                  f"p95 page 1 {ms(p95[1])}, page {deep} {ms(p95[deep])}")  # fmt: skip
+        for elapsed, collecting, full in slow:
+            progress(f"[{engine}]   a call of {ms(elapsed)}: {ms(collecting)} collecting garbage"
+                     f" ({full} full collections)")  # fmt: skip
+        slow.clear()
     return rows, problems
 
 
@@ -417,6 +450,7 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
 
     problems: list[str] = []
     timings: dict[str, list[float]] = {"apply": [], "dry_run": []}
+    cpu_times: dict[str, list[float]] = {"apply": [], "dry_run": []}
     gave_up: dict[str, float] = {}
 
     def too_long(_signum: int, _frame: Any) -> None:
@@ -429,7 +463,7 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             if step in gave_up or "dry_run" in gave_up:  # apply checks all that dry_run does
                 continue
             fn = getattr(imports, step)
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             signal.alarm(args.import_budget)
             try:
                 report = fn(str(path), mapping=mapping, kind="residents", actor=fresh(actor),
@@ -441,6 +475,7 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             finally:
                 signal.alarm(0)
             wall = time.perf_counter() - t0
+            cpu = time.process_time() - cpu0
             if not report.ok:
                 first = report.problems[0]
                 problems.append(f"import {step}: {len(report.problems)} bad rows, first: row "
@@ -450,8 +485,9 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                 problems.append(f"import {step}: counts {report.counts}")
                 break
             timings[step].append(wall)
+            cpu_times[step].append(cpu)
             progress(f"[{engine}] import {step} run {run + 1}: {args.rows / wall:,.0f} rows/s "
-                     f"({wall:.1f} s)")  # fmt: skip
+                     f"({wall:.1f} s; {cpu:.1f} s CPU in this process)")  # fmt: skip
         if problems or "dry_run" in gave_up:
             break
         if "apply" not in gave_up:
@@ -489,14 +525,18 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             ))  # fmt: skip
             continue
         wall = statistics.median(timings[step])
+        cpu = statistics.median(cpu_times[step])
         rate = args.rows / wall
+        # The CPU time of this process (Python, and SQLite, which runs inside it; not the
+        # PostgreSQL server's): what the import costs whatever else the machine is doing.
+        cpu_note = f"; {args.rows / cpu:,.0f} rows per CPU second of the process" if cpu > 0 else ""
         rows.append(Row(
             f"import of {args.rows:,} residents from CSV into a registry of "
             f"{args.residents:,} ({step.replace('_', ' ')})",
             f"{label}; district dispatcher; CSV with Chinese headers (`parse` recognises "
             f"them), places by name (院落, 门牌号, 房号), households of three, 10 % landlines",
             target,
-            f"**{rate:,.0f} rows/s** ({wall:.1f} s, wall clock)",
+            f"**{rate:,.0f} rows/s** ({wall:.1f} s, wall clock{cpu_note})",
             rate >= 5_000 if step == "apply" else None,
         ))  # fmt: skip
     return rows, problems

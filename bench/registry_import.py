@@ -19,7 +19,14 @@ import registry_population as population
 from django.db import transaction
 
 from sanan.places.models import Place, PlaceKind
-from sanan.registry.models import Household, ResidenceEvent, Resident, ResidentTag
+from sanan.registry.models import (
+    Household,
+    ResidenceEvent,
+    Resident,
+    ResidentNameGram,
+    ResidentTag,
+    name_grams,
+)
 from sanan.registry.services import id_number_index
 
 CODE_PREFIX = "imp-"  # households of the benchmark's file
@@ -98,6 +105,8 @@ def check_imported(path: Path) -> list[str]:
             problems.append(f"row {k + 2}: ID number not found back")
         elif k % 10 != 9 and r.phone_reveal() != population.phone_of(FIRST + k):
             problems.append(f"row {k + 2}: phone not found back")
+        elif set(r.name_grams.values_list("gram", flat=True)) != set(name_grams(r.name)):
+            problems.append(f"row {k + 2}: the name search would not find this name")
     heads = Household.objects.filter(code__startswith=CODE_PREFIX, head__isnull=True).count()
     if heads:
         problems.append(f"{heads} imported households without a head")
@@ -111,6 +120,7 @@ def remove_imported() -> None:
         mine = Resident.objects.filter(household__in=households.values("pk"))
         ResidentTag.objects.filter(resident__in=mine.values("pk"))._raw_delete("default")
         ResidenceEvent.objects.filter(resident__in=mine.values("pk"))._raw_delete("default")
+        ResidentNameGram.objects.filter(resident__in=mine.values("pk"))._raw_delete("default")
         households.update(head=None)
         mine._raw_delete("default")
         households._raw_delete("default")

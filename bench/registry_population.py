@@ -4,7 +4,8 @@ The district has the demo community's shape, repeated: 10 sub-districts × 34 co
 2,900 residents each, like Hongqi) × 10 courtyards × 8 houses × 10 units: 303,105 places. About
 370,000 households of 1 to 6 people live in the units. Every resident has a valid ID number and
 a mobile phone, stored as the services store them (encrypted token, blind index, mask: the
-``protect_*`` helpers of ``registry.services``); the plain values are functions of the resident's
+``protect_*`` helpers of ``registry.services``; the pairs of characters of every name for the
+name search: ``name_grams_write``); the plain values are functions of the resident's
 number ``i`` (``id_number_of(i)``, ``phone_of(i)``) so a benchmark can look them up without
 keeping a million of them. 60 % registered, 27 % migrants, 13 % renters; 95 % live here; about 9 %
 carry a care tag; one resident in ten owns a vehicle.
@@ -42,7 +43,12 @@ from sanan.registry.models import (
     Vehicle,
     VehicleKind,
 )
-from sanan.registry.services import care_tags_ensure_standard, phone_index, protect_id_number
+from sanan.registry.services import (
+    care_tags_ensure_standard,
+    name_grams_write,
+    phone_index,
+    protect_id_number,
+)
 
 ROOT_CODE = "bench-city"
 VERSION = "registry-population v2"
@@ -290,6 +296,7 @@ def populate(
                     vehicle_owner.append(len(residents) - 1)
             with transaction.atomic():
                 Resident.objects.bulk_create(residents, batch_size=2_000)  # sets the ids
+                name_grams_write((r.pk, r.name) for r in residents)  # for the name search
                 _tags_and_vehicles(residents, start, tags, vehicle_owner, rng, today)
             written = stop
             if (stop // chunk) % 10 == 0 or stop == n:

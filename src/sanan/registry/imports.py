@@ -83,11 +83,13 @@ from sanan.registry.models import (
     ResidenceEventKind,
     ResidenceType,
     Resident,
+    ResidentNameGram,
     ResidentStatus,
     ResidentTag,
     StandardCareTag,
     Vehicle,
     VehicleKind,
+    name_grams,
 )
 from sanan.registry.models_io import (
     IMPORT_FILE_PURPOSE,
@@ -413,8 +415,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, str):
-        return _CONTROL.sub("", value).strip()
+    if isinstance(value, str):  # most cells have no control character: no regex for them
+        return (value if value.isprintable() else _CONTROL.sub("", value)).strip()
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer():
@@ -2077,6 +2079,12 @@ def _write_residents(
         for row, pk in zip(rows[start : start + step], ids, strict=True):
             row.resident_id = pk
         progress(min(start + step, len(values)), total, ImportPhase.WRITING)
+    # The pairs of characters of the new names, for the name search (models.ResidentNameGram).
+    _insert(
+        ResidentNameGram,
+        ["resident", "gram"],
+        [(row.resident_id, gram) for row in rows for gram in name_grams(row.name)],
+    )
     # Changed residents (and those who moved to another household).
     for row, _old, new in moves:
         assert row.resident is not None
@@ -2094,6 +2102,8 @@ def _write_residents(
             [*columns_changed, "updated_at"],
             [(*(getattr(r, a) for a in attnames), now, r.pk) for r in residents],
         )
+    renamed = [(r.pk, r.name) for r, changed in plan.updates if "name" in changed]
+    services.name_grams_write(renamed, replace=True)
     progress(total, total, ImportPhase.WRITING)
     # Heads of households.
     heads = []

@@ -118,7 +118,9 @@ class Household(models.Model):
     place = models.ForeignKey(
         Place, on_delete=models.PROTECT, related_name="households", verbose_name=_("dwelling")
     )
-    code = models.CharField(_("household code"), max_length=64, unique=True)
+    # Unique through Meta.constraints, not ``unique=True``: that would add on PostgreSQL a
+    # second (``varchar_pattern_ops``) index for LIKE 'prefix%', which nothing asks.
+    code = models.CharField(_("household code"), max_length=64)
     head = models.ForeignKey(
         "Resident",
         on_delete=models.SET_NULL,
@@ -136,6 +138,7 @@ class Household(models.Model):
         verbose_name = _("household")
         verbose_name_plural = _("households")
         ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["code"], name="household_code_unique")]
 
     def __str__(self) -> str:
         return self.code
@@ -154,7 +157,11 @@ class Resident(models.Model):
         Household, on_delete=models.PROTECT, related_name="members", verbose_name=_("household")
     )
     place = models.ForeignKey(
-        Place, on_delete=models.PROTECT, related_name="residents", verbose_name=_("dwelling")
+        Place,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        verbose_name=_("dwelling"),
+        db_index=False,  # resident_place_order starts with it
     )
     relation_to_head = models.CharField(
         _("relation to the head"), max_length=16, choices=Relation.choices, default=Relation.HEAD
@@ -163,14 +170,17 @@ class Resident(models.Model):
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
 
+    # Blind indexes are only ever matched exactly: indexed through Meta (unique: constraints)
+    # rather than ``unique``/``db_index``, which on PostgreSQL add to each a second index for
+    # LIKE 'prefix%' (``varchar_pattern_ops``), as large again and written with every row.
     id_number_encrypted = models.TextField(blank=True, default="")
-    id_number_index = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    id_number_index = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULL: none; unique among the rest)
     id_number_masked = models.CharField(_("ID number"), max_length=24, blank=True, default="")
     phone_encrypted = models.TextField(blank=True, default="")
-    phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    phone_index = models.CharField(max_length=64, blank=True, default="")
     phone_masked = models.CharField(_("phone"), max_length=20, blank=True, default="")
     phone2_encrypted = models.TextField(blank=True, default="")
-    phone2_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    phone2_index = models.CharField(max_length=64, blank=True, default="")
     phone2_masked = models.CharField(_("second phone"), max_length=20, blank=True, default="")
 
     residence_type = models.CharField(
@@ -204,6 +214,8 @@ class Resident(models.Model):
                 fields=["place", "status", "household", "id"], name="resident_place_order"
             ),
             models.Index(fields=["status", "name"], name="resident_status_name"),
+            models.Index(fields=["phone_index"], name="resident_phone_index"),
+            models.Index(fields=["phone2_index"], name="resident_phone2_index"),
             models.Index(
                 fields=["residence_type", "registration_expires_on"],
                 name="resident_type_expiry",
@@ -211,6 +223,7 @@ class Resident(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["id_number_index"], name="resident_id_number_unique"),
             models.CheckConstraint(
                 condition=Q(moved_out_on__isnull=True)
                 | Q(moved_in_on__isnull=True)
@@ -266,6 +279,37 @@ def _decrypt(token: str, purpose: str) -> str:
     return crypto.decrypt(token, purpose=purpose) if token else ""
 
 
+def name_grams(name: str) -> list[str]:
+    """The distinct pairs of neighbouring characters of a name, in order (王秀英: 王秀, 秀英;
+    a one-character name has none)."""
+    return list(dict.fromkeys(name[i : i + 2] for i in range(len(name) - 1)))
+
+
+class ResidentNameGram(models.Model):
+    """One pair of neighbouring characters of a resident's name (王秀英: 王秀 and 秀英), so a
+    search for part of a name (王秀) reads the few residents having every pair of it instead
+    of every name in scope: no B-tree helps with text in the middle of a name, and trigram
+    indexes need three characters where most Chinese names have two or three.
+
+    Written with the name by the services and the import (``name_grams``), the name itself
+    still being compared: the pairs only narrow the search."""
+
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="name_grams", db_index=False
+    )
+    gram = models.CharField(max_length=2)
+
+    class Meta:
+        constraints = [
+            # Also the index by resident (cascading deletes, rewriting a renamed resident's).
+            models.UniqueConstraint(fields=["resident", "gram"], name="resident_name_gram_unique")
+        ]
+        indexes = [models.Index(fields=["gram", "resident"], name="resident_name_gram")]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id}:{self.gram}"
+
+
 class ResidenceEventKind(models.TextChoices):
     MOVED_IN = "moved_in", _("Moved in")
     MOVED_OUT = "moved_out", _("Moved out")
@@ -280,7 +324,12 @@ class ResidenceEvent(models.Model):
     """One move in a resident's history (immutable). ``place`` is where it happened: the new
     dwelling for a move in or a change, the old one for a move out."""
 
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="events")
+    resident = models.ForeignKey(
+        Resident,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # residence_event_resident_on starts with it
+    )
     kind = models.CharField(_("what happened"), max_length=20, choices=ResidenceEventKind.choices)
     on = models.DateField(_("on"))
     from_household = models.ForeignKey(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Model, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -41,9 +41,11 @@ from sanan.registry.models import (
     ResidenceEvent,
     ResidenceType,
     Resident,
+    ResidentNameGram,
     ResidentStatus,
     ResidentTag,
     Vehicle,
+    name_grams,
     under,
 )
 from sanan.registry.services import id_number_index, phone_index
@@ -103,19 +105,38 @@ def resident_history(*, resident: Resident) -> QuerySet[ResidenceEvent]:
 
 
 def filter_by_name(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:
+    """Residents whose name contains ``value``, letter case aside.
+
+    Text without letter case (王秀, most searches) is looked up first among the pairs of
+    characters of the names (``ResidentNameGram``): a name containing 王秀英 has the pairs 王秀
+    and 秀英, so only residents having both are compared, instead of every name in scope.
+    Text with letter case, or of one character, is compared with every name in scope."""
     value = " ".join(value.split())
     if not value:
         return qs
-    if value.upper() == value.lower():  # 王秀: no letter case, so no UPPER() of every name
-        return qs.filter(name__contains=value)
-    return qs.filter(name__icontains=value)
+    if value.upper() != value.lower():
+        return qs.filter(name__icontains=value)
+    qs = qs.filter(name__contains=value)  # no letter case, so no UPPER() of every name
+    grams = name_grams(value)
+    if not grams:
+        return qs
+    having_all = (
+        ResidentNameGram.objects.filter(gram__in=grams)
+        .values("resident_id")
+        .annotate(pairs=Count("gram"))
+        .filter(pairs=len(grams))
+        .values("resident_id")
+    )
+    return qs.filter(id__in=having_all)
 
 
 def filter_by_id_number(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:
     if not value.strip():
         return qs
     checked = validate_id_number(value, today=dt.date.max)
-    return qs.filter(id_number_index=id_number_index(checked.value))
+    # One resident at most has a number: the list's order (place path, household, record) is
+    # left out, and with it a third of the lookup's time, spent compiling that ORDER BY.
+    return qs.filter(id_number_index=id_number_index(checked.value)).order_by()
 
 
 def filter_by_phone(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:

@@ -47,12 +47,19 @@ from sanan.registry.models import (
     ResidenceEventKind,
     ResidenceType,
     Resident,
+    ResidentNameGram,
     ResidentStatus,
     ResidentTag,
     StandardCareTag,
     Vehicle,
     VehicleKind,
+    name_grams,
 )
+
+# Checked for every row of an import: ``Choices.values`` builds a new list on every call.
+_GENDERS = frozenset(Gender.values)
+_RESIDENCE_TYPES = frozenset(ResidenceType.values)
+_RELATIONS = frozenset(Relation.values)
 
 
 class _Keep(enum.Enum):
@@ -128,6 +135,19 @@ def protect_id_number(checked: IdNumber, *, index: str = "") -> Protected:
     )
 
 
+def name_grams_write(residents: Iterable[tuple[int, str]], *, replace: bool = False) -> None:
+    """Write the name pairs (``ResidentNameGram``) of residents given as ``(pk, name)``;
+    ``replace``: their names changed, so their old pairs go first. Part of every write of a
+    name (the services, the import), inside its transaction."""
+    residents = list(residents)
+    if replace:
+        pks = [pk for pk, _name in residents]
+        for start in range(0, len(pks), 500):
+            ResidentNameGram.objects.filter(resident_id__in=pks[start : start + 500]).delete()
+    grams = [ResidentNameGram(resident_id=pk, gram=g) for pk, n in residents for g in name_grams(n)]
+    ResidentNameGram.objects.bulk_create(grams, batch_size=500)
+
+
 def _set_phone(resident: Resident, slot: str, protected: Protected) -> None:
     setattr(resident, f"{slot}_encrypted", protected.encrypted)
     setattr(resident, f"{slot}_index", protected.index)
@@ -190,7 +210,7 @@ def _identity(
     checked: IdNumber | None, gender: str, birth_date: dt.date | None
 ) -> tuple[str, dt.date | None]:
     """Gender and date of birth: from the ID number when there is one (and they must agree)."""
-    if gender and gender not in Gender.values:
+    if gender and gender not in _GENDERS:
         raise DomainError(
             "resident.gender_invalid",
             _("Choose male or female."),
@@ -215,7 +235,7 @@ def _identity(
 
 
 def _residence(residence_type: str, expires_on: dt.date | None) -> None:
-    if residence_type not in ResidenceType.values:
+    if residence_type not in _RESIDENCE_TYPES:
         raise DomainError(
             "resident.residence_type_invalid",
             _("Choose registered, migrant or renter."),
@@ -230,7 +250,7 @@ def _residence(residence_type: str, expires_on: dt.date | None) -> None:
 
 
 def _relation(value: str) -> str:
-    if value not in Relation.values:
+    if value not in _RELATIONS:
         raise DomainError(
             "resident.relation_invalid",
             _("Choose the relation to the head of the household."),
@@ -444,6 +464,7 @@ def resident_register(
             if checked is not None:  # registered by someone else a moment ago
                 _ensure_not_registered(id_number_index(checked.value))
             raise
+        name_grams_write([(resident.pk, resident.name)])
         if relation_to_head == Relation.HEAD and household.head_id is None:
             household.head = resident
             household.save(update_fields=["head", "updated_at"])
@@ -588,6 +609,8 @@ def resident_update(
             if resident.id_number_index:
                 _ensure_not_registered(resident.id_number_index, exclude_pk=resident.pk)
             raise
+        if "name" in changed:
+            name_grams_write([(resident.pk, resident.name)], replace=True)
         if "relation_to_head" in changed:
             household = _locked(resident.household)
             if resident.relation_to_head == Relation.HEAD and household.head_id is None:
