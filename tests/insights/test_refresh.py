@@ -90,3 +90,28 @@ def test_refresh__an_event_committed_late_below_the_watermark_is_counted(wo, clo
     state.save()
     insights_refresh()
     assert OrderFact.objects.get(order_id=order.pk).signed == 1
+
+
+def test_refresh__the_worker_runs_it_every_minute(wo, clock):  # type: ignore[no-untyped-def]
+    from sanan.notifications import worker
+    from sanan.notifications.config import QueueConfig
+
+    queue = worker.build_queue(QueueConfig("memory", "memory://"))
+    task = queue.insights_refresh
+    assert task.name == "sanan.insights.refresh"
+    assert task.task_class in queue.huey._registry._periodic_tasks  # every minute (crontab *)
+    wo.order_in("signed")
+    assert "figures" in task.call_local()
+    assert OrderFact.objects.count() == 1
+
+
+def test_refresh__the_command_says_what_it_did(wo, clock):  # type: ignore[no-untyped-def]
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    wo.order_in("finished")
+    out = StringIO()
+    call_command("insights", "refresh", "--full", stdout=out, stderr=StringIO())
+    assert "full rebuild" in out.getvalue()
+    assert "1 facts written" in out.getvalue()
