@@ -52,6 +52,34 @@ def _plate(h: Hostile) -> str:
     return "川L9Q8W7"
 
 
+def _commitment(h: Hostile) -> int:
+    """A commitment of courtyard A's commissioner, on their public card; its id."""
+    import datetime as dt
+
+    from sanan.accounts.models import User
+    from sanan.core import clock
+    from sanan.organisation import services
+
+    member = h.user("commissioner_a")
+    services.member_profile_ensure(
+        actor="tests", user=member, place=h.world.courtyard_a, motto="有事找我"
+    )
+    promise = services.commitment_publish(
+        actor=User.objects.get(username="p-committee"),
+        member=member,
+        place=h.world.courtyard_a,
+        title="每月走访",
+        due_on=clock.today() + dt.timedelta(days=10),
+    )
+    return promise.pk
+
+
+def _card(h: Hostile) -> str:
+    from sanan.organisation.models import MemberProfile
+
+    return f"/org/card/{MemberProfile.objects.get(user=h.user('commissioner_a')).card_token}/"
+
+
 TARGETS: dict[str, Target] = {
     "resident-name": Target(
         "commissioner_b",
@@ -186,6 +214,15 @@ TARGETS: dict[str, Target] = {
         lambda h, b: f"/hotline/knowledge/{b['id']}/",
         lambda b: b["answer"],
     ),
+    "commitment-comment": Target(
+        "resident",
+        "post",
+        lambda h: f"/api/v1/org/commitments/{_commitment(h)}/comments/",
+        lambda h, v: {"body": v},
+        "body",
+        lambda h, b: _card(h),
+        lambda b: b["body"],
+    ),
     "visit-topics": Target(
         "commissioner_a",
         "post",
@@ -211,10 +248,16 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def _send(h: Hostile, target: Target, value: str) -> Any:
+def _prepared(h: Hostile, target: Target, value: str) -> Callable[[], Any]:
+    """The request, ready to send: what it needs (a commitment to comment on…) exists first."""
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(h.user(target.actor))
-    return getattr(client, target.method)(target.url(h), target.body(h, value), format="json")
+    url, body = target.url(h), target.body(h, value)
+    return lambda: getattr(client, target.method)(url, body, format="json")
+
+
+def _send(h: Hostile, target: Target, value: str) -> Any:
+    return _prepared(h, target, value)()
 
 
 def _page(h: Hostile, target: Target, body: dict[str, Any]) -> str:
@@ -247,9 +290,10 @@ def test_text__hostile__stored_as_sent_and_shown_escaped(
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_text__nul_byte__refused_nothing_written(hostile: Hostile, name: str) -> None:
+    send = _prepared(hostile, TARGETS[name], NUL)
     target = TARGETS[name]
     with nothing_written():
-        response = _send(hostile, target, NUL)
+        response = send()
     assert_refused(response, 400, "validation.invalid", field=target.field, says="Null characters")
 
 
@@ -268,9 +312,10 @@ _CUT_SILENTLY = pytest.mark.xfail(
 def test_text__ten_thousand_characters__refused_nothing_written(
     hostile: Hostile, name: str
 ) -> None:
+    send = _prepared(hostile, TARGETS[name], LONG)
     target = TARGETS[name]
     with nothing_written():
-        response = _send(hostile, target, LONG)
+        response = send()
     assert_refused(
         response,
         400,
