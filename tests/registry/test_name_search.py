@@ -11,6 +11,7 @@ import pytest
 from django.db import connection as db_connection
 
 from sanan.accounts.models import User
+from sanan.registry import selectors
 from sanan.registry.models import Resident, ResidentNameGram, ResidentStatus, name_grams
 from sanan.registry.selectors import resident_search
 from sanan.registry.services import resident_register, resident_update
@@ -35,8 +36,13 @@ def test_name_grams__pairs_of_neighbouring_characters_once_each() -> None:
     assert name_grams("") == []
 
 
-def test_name_search__finds_what_comparing_every_name_finds(world: World, admin: User) -> None:
-    """Every part of every name, and text that is in none, on both databases."""
+@pytest.mark.parametrize("walk_from", [selectors.NAME_PAIR_WALK_FROM, 3, 1])
+def test_name_search__finds_what_comparing_every_name_finds(
+    world: World, admin: User, monkeypatch: pytest.MonkeyPatch, walk_from: int
+) -> None:
+    """Every part of every name, and text that is in none, on both databases; through the
+    pairs of characters, or (pairs more common than ``walk_from``) comparing names in order."""
+    monkeypatch.setattr(selectors, "NAME_PAIR_WALK_FROM", walk_from)
     units = [world.unit_a, world.unit_b]
     for k, name in enumerate(NAMES):
         resident_register(actor=ACTOR, place=units[k % 2], name=name)
@@ -115,7 +121,8 @@ def test_name_search__api_list_queries_do_not_grow_with_the_page(
         resident_register(actor=ACTOR, place=world.unit_a, name=f"王秀{chr(0x4E00 + k)}")
     client = api_as(admin)
     client.get("/api/v1/registry/residents/", {"name": "王秀"})  # warm: content types, tags
-    with django_assert_num_queries(7):  # session, user, grants, tag choices, keys, rows, tags
+    # session, user, grants, tag choices, how common 王秀 is, keys, rows, tags
+    with django_assert_num_queries(8):
         response = client.get("/api/v1/registry/residents/", {"name": "王秀", "page": page})
     assert response.status_code == 200
     assert response.data["count"] == 60

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Count, Exists, Model, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -104,30 +104,47 @@ def resident_history(*, resident: Resident) -> QuerySet[ResidenceEvent]:
     ).order_by("on", "id")
 
 
+# Above this many residents with a pair of characters in their name, reading them all from the
+# pairs' index and sorting them costs more than walking the list in its order until a page of
+# names containing the text is found (among a million: 24,000 with 秀英, 570 ms read through the
+# pairs, 115 ms walking; 630 with 王秀, 21 ms through the pairs, 410 ms walking).
+NAME_PAIR_WALK_FROM = 5_000
+
+
 def filter_by_name(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:
     """Residents whose name contains ``value``, letter case aside.
 
     Text without letter case (王秀, most searches) is looked up first among the pairs of
     characters of the names (``ResidentNameGram``): a name containing 王秀英 has the pairs 王秀
-    and 秀英, so only residents having both are compared, instead of every name in scope.
-    Text with letter case, or of one character, is compared with every name in scope."""
+    and 秀英, so only the residents having its rarest pair are compared, instead of every name
+    in scope, when that pair is rare enough (``NAME_PAIR_WALK_FROM``). One query per pair of
+    the text, counting at most that many. Text with letter case, of one character, or whose
+    every pair is common, is compared with the names in the list's order."""
     value = " ".join(value.split())
     if not value:
         return qs
     if value.upper() != value.lower():
         return qs.filter(name__icontains=value)
     qs = qs.filter(name__contains=value)  # no letter case, so no UPPER() of every name
-    grams = name_grams(value)
-    if not grams:
+    rarest = _rarest_name_pair(value)
+    if rarest is None:
         return qs
-    having_all = (
-        ResidentNameGram.objects.filter(gram__in=grams)
-        .values("resident_id")
-        .annotate(pairs=Count("gram"))
-        .filter(pairs=len(grams))
-        .values("resident_id")
-    )
-    return qs.filter(id__in=having_all)
+    having = ResidentNameGram.objects.filter(gram=rarest).values("resident_id")
+    return qs.filter(id__in=having)
+
+
+def _rarest_name_pair(value: str) -> str | None:
+    """The pair of characters of ``value`` fewest names have, if fewer than
+    ``NAME_PAIR_WALK_FROM`` have it (each counted up to that, from the pairs' index only)."""
+    rarest, fewest = None, NAME_PAIR_WALK_FROM
+    for gram in name_grams(value):
+        having = ResidentNameGram.objects.filter(gram=gram).values("resident_id")
+        n = having[:fewest].count()
+        if n < fewest:
+            rarest, fewest = gram, n
+        if n == 0:
+            break
+    return rarest
 
 
 def filter_by_id_number(qs: QuerySet[Resident], value: str) -> QuerySet[Resident]:
