@@ -99,6 +99,13 @@ def worker(args: argparse.Namespace) -> int:
         progress(f"[{args.worker}] {args.residents:,} residents already there")
         population.analyse()
 
+    # As the WSGI entry point does (sanan/wsgi.py): the views imported, then what start-up made
+    # left out of the garbage collector's full collections.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+    gc.freeze()
+
     results: list[Row] = []
     problems: list[str] = []
     only = set(args.only.split(","))
