@@ -269,3 +269,29 @@ def test_plate__registered_car_in_another_spelling__refused_as_taken(
         )
     assert response.status_code in (400, 409), response.content
     assert response.json()["code"] == "vehicle.plate_taken", response.json()
+
+
+# --- numbers in free text ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param(lambda t: t, id="ascii"),
+        pytest.param(_full_width, id="full-width"),
+        pytest.param(_arabic_indic, id="arabic-indic-digits"),
+        pytest.param(_devanagari, id="devanagari-digits"),
+    ],
+)
+def test_free_text__a_number_in_any_digits__masked_before_it_is_stored(
+    hostile: Hostile, spelling: Any
+) -> None:
+    from sanan.hotline.models import CallRecord
+
+    summary = f"请回电{spelling('13812345678')}，身份证{spelling(VALID)}，谢谢"
+    body = {"call_type": "consultation", "summary": summary, "outcome": "noted",
+            "place": hostile.world.courtyard_a.pk}  # fmt: skip
+    response = _client(hostile, "dispatcher").post("/api/v1/hotline/calls/", body, format="json")
+    assert response.status_code == 201, response.content
+    stored = CallRecord.objects.get(pk=response.json()["id"]).summary
+    assert stored == f"请回电138****5678，身份证{VALID[:3]}{'*' * 11}{VALID[-4:]}，谢谢"

@@ -3,12 +3,14 @@
 Used wherever people's own words are stored or leave Sanan: hotline summaries and knowledge
 answers are masked before they are stored; Open311 descriptions and replies before they leave.
 Numbers are masked the way Sanan masks them on screen (``138****1234``, ``511***********123X``).
-Full-width digits (``１３８…``) are read as the ASCII digits they stand for.
+Full-width digits (``１３８…``) and the digits of other scripts (Arabic-Indic ``١٣٨…``) are
+read as the ASCII digits they stand for (and written back as ASCII digits).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _SEP = r"[\s\-]?"
 # Resident ID: 17 digits and a check digit (or X), or the old 15-digit number; not inside a
@@ -29,11 +31,20 @@ _PLATE = re.compile(
 _EMAIL = re.compile(r"[\w.+\-]+@([\w\-]+\.)+[\w\-]+")
 
 
+def _ascii_digits(text: str) -> str:
+    """Every decimal digit as its ASCII digit; nothing else of the text changes."""
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch for ch in text
+    )
+
+
 def mask_personal(text: str | None) -> str:
     """``text`` with phone numbers, ID numbers and email addresses masked."""
     if not text:
         return ""
-    text = text.translate(_FULL_WIDTH)
+    text = _ascii_digits(text.translate(_FULL_WIDTH))
     text = _ID18.sub(lambda m: f"{m.group(1)}{'*' * 11}{m.group(2)}", text)
     text = _ID15.sub(lambda m: f"{m.group(1)}{'*' * 9}{m.group(2)}", text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
