@@ -366,13 +366,16 @@ class Escalations:
 
 
 def escalations(*, scope: Scope, now: dt.datetime | None = None, latest: int = 8) -> Escalations:
-    """Chases, supervision and re-handling since Monday inside the scope: a count per kind
-    (one query) and the latest events with their orders (one query)."""
+    """Chases, supervision and re-handling since Monday inside the scope: the orders of each
+    kind (one query) and the latest events with their orders (one query)."""
     since = week_start(now)
     events = WorkOrderEvent.objects.filter(
         _under(scope.roots, "order__place_path"), action__in=ESCALATIONS, at__gte=since
     )
-    counts = events.aggregate(**{a.value: Count("pk", filter=Q(action=a)) for a in ESCALATIONS})
+    # Orders, not events: an order chased twice is one order on the list the number opens.
+    counts = events.aggregate(
+        **{a.value: Count("order", distinct=True, filter=Q(action=a)) for a in ESCALATIONS}
+    )
     rows = list(
         events.select_related("order__category", "order__courtyard").order_by("-at", "-id")[:latest]
     )
