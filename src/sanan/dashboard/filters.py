@@ -29,6 +29,9 @@ class DashboardOrderFilter(WorkOrderFilter):
         label=_("escalated"),
     )
     since = django_filters.IsoDateTimeFilter(method="filter_since", label=_("escalated since"))
+    no_courtyard = django_filters.BooleanFilter(
+        field_name="courtyard", lookup_expr="isnull", label=_("Outside the courtyards")
+    )
 
     class Meta:
         model = WorkOrder

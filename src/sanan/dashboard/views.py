@@ -165,6 +165,9 @@ def dashboard_context(request: HttpRequest, scope: sel.Scope, period: Period) ->
     place = _place_param(scope)
     for row in rows:
         if row.place is None:
+            if scope.map_place is not None:  # the orders above the courtyards of the map
+                outside = {"place": scope.map_place.pk, "no_courtyard": "true"}
+                row.links = figure_links(outside, period)
             continue
         key = "courtyard" if row.place.kind == PlaceKind.COURTYARD else "place"
         row.links = figure_links({key: row.place.pk}, period)
