@@ -255,3 +255,28 @@ def compare(mine: dict[str, Figure], theirs: list[dict[str, Any]], *, where: str
                 f"recomputed {figure.numerator}/{figure.denominator} = {figure.value}"
             )
     return out
+
+
+THREE = ("response_rate", "resolution_rate", "satisfaction_rate")
+
+
+def red_black(
+    groups: dict[str, list[Facts]], *, min_orders: int = 5, size: int = 5
+) -> tuple[list[str], list[str]]:
+    """The month's red and black lists (keys, best first / worst first) by the mean of the
+    three rates that have a denominator; rows with fewer than ``min_orders`` orders do not
+    qualify; with fewer than ``2 × size`` rows the better half is red, the worse half black.
+    Ties: more orders first (the ranking is read from its other end for the black list)."""
+    scored = []
+    for key, rows in groups.items():
+        if len(rows) < min_orders:
+            continue
+        f = figures(rows)
+        values = [f[c].value for c in THREE if f[c].value is not None]
+        if values:
+            scored.append((sum(values) / len(values), len(rows), key))
+    ranked = [k for _s, _n, k in sorted(scored, key=lambda r: (-r[0], -r[1]))]
+    if len(ranked) < 2 * size:
+        half = (len(ranked) + 1) // 2
+        return ranked[:half], ranked[half:][::-1]
+    return ranked[:size], ranked[::-1][:size]

@@ -121,6 +121,22 @@ def main(base: str, desk: str, leader: str, password: str) -> int:
                 if k not in seen and v
             ]
         print(f"  by {by}: {len(answer['rows'])} rows compared")
+    month = dt.date(last.year - (last.month == 1), (last.month - 2) % 12 + 1, 1)
+    for by in ("courtyard", "department"):
+        answer = boss.get(f"/api/v1/insights/red-black/?month={month:%Y-%m}&by={by}")
+        groups = ind.group(data, month, month, by)
+        if by == "courtyard":
+            names = {v: k for k, v in _courtyard_ids(boss).items()}
+            groups = {names.get(k, k): v for k, v in groups.items()}
+        red, black = ind.red_black(groups, min_orders=answer["min_orders"])
+        key = "label" if by == "courtyard" else "key"
+        theirs = ([str(r[key]) for r in answer["red"]], [str(r[key]) for r in answer["black"]])
+        print(
+            f"  red/black {month:%Y-%m} by {by}: {len(answer['red'])} red, "
+            f"{len(answer['black'])} black"
+        )
+        if (red, black) != theirs:
+            problems.append(f"red/black by {by}: API {theirs}, recomputed {(red, black)}")
     page = _dashboard_html(base, leader, password)
     for code in ("response_rate", "resolution_rate", "satisfaction_rate"):
         f = mine[code]
