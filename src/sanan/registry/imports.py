@@ -109,6 +109,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10
 CHUNK = 500  # values per IN (...) query
 INSERT_BATCH = 1000  # rows per INSERT statement
+UNNEST_BATCH = 5000  # rows per INSERT ... SELECT FROM UNNEST (PostgreSQL)
 
 Source: TypeAlias = Any  # a path (str or PathLike), bytes, or a binary file object (an upload)
 Progress: TypeAlias = Callable[[int, int, str], object]
@@ -2281,8 +2282,10 @@ def _insert(
     if not rows:
         return []
     connection, columns, adapters = _prepared(model, names)
+    if connection.vendor == "postgresql":
+        return _insert_unnest(model, names, rows, returning=returning)
     qn = connection.ops.quote_name
-    limit = 30000 if connection.vendor == "sqlite" else 60000  # bound parameters per statement
+    limit = 30000  # bound parameters per statement
     batch = max(1, min(INSERT_BATCH, limit // len(names)))
     head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) VALUES "  # noqa: S608
     tail = f" RETURNING {qn(_pk_column(model))}" if returning else ""
@@ -2293,6 +2296,37 @@ def _insert(
             chunk = rows[start : start + batch]
             sql = head + ", ".join([one] * len(chunk)) + tail  # identifiers and placeholders
             cursor.execute(sql, _params(chunk, adapters))
+            if returning:
+                ids.extend(r[0] for r in cursor.fetchall())
+    return ids
+
+
+def _insert_unnest(
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: bool = False,
+) -> list[int]:
+    """PostgreSQL: ``INSERT INTO ... SELECT * FROM UNNEST(%s::type[], ...)``, one array per
+    column, as Django's own ``bulk_create`` does there. A statement of ``VALUES (%s, ...), ...``
+    has 20,000 placeholders, which psycopg finds with a regular expression on every statement
+    (it caches only short ones): two thirds of a 100,000-row import's CPU went there."""
+    connection, columns, adapters = _prepared(model, names)
+    qn = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    types = [f.db_type(connection) for f in fields]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    sql = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) SELECT * FROM UNNEST({arrays})"  # noqa: S608, E501 (quoted identifiers, column types)
+    if returning:
+        sql += f" RETURNING {qn(_pk_column(model))}"
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), UNNEST_BATCH):
+            chunk = rows[start : start + UNNEST_BATCH]
+            values = _params(chunk, adapters)
+            width = len(names)
+            cursor.execute(sql, [values[i::width] for i in range(width)])
             if returning:
                 ids.extend(r[0] for r in cursor.fetchall())
     return ids
