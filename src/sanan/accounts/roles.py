@@ -113,7 +113,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ),
     Role.RED_BUTLER: frozenset(_STAFF | _REGISTRY_READ | _ORDER_FIELD | _TRIAGE_FIELD),
     Role.UNIT_MEMBER: frozenset(_VIEW | _ORDER_HANDLER | _DUAL_UNIT),
-    Role.PARTY_MEMBER: frozenset(_VIEW | _ORG_MEMBER),
+    Role.PARTY_MEMBER: frozenset(_ORG_MEMBER),
     Role.HANDLER: frozenset(_STAFF | _ORDER_HANDLER),
     Role.COMMITTEE: frozenset(
         _STAFF
