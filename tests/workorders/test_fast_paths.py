@@ -116,7 +116,7 @@ def test_orders_api__intake_answer__is_the_read_of_the_order_in_few_statements(
     wo: OrderWorld, django_assert_num_queries: Any
 ) -> None:
     """A submission with a token answers what a read of the new order gives, in a fixed
-    number of statements: token, catalogue stamp, place, roles, courtyard, then the writes
+    number of statements: token, catalogue stamp, place with its courtyard, roles, then the writes
     (order, its co-handler, events, outbox, audit head read, audit rows, audit head) in a
     transaction (a savepoint inside the test's)."""
     _rule(wo)
@@ -130,7 +130,7 @@ def test_orders_api__intake_answer__is_the_read_of_the_order_in_few_statements(
         "channel": "api",
     }
     client.post("/api/v1/orders/", body, format="json", headers={"Idempotency-Key": "warm"})
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         made = client.post(
             "/api/v1/orders/", body, format="json", headers={"Idempotency-Key": "k-1"}
         )

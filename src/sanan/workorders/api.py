@@ -451,7 +451,7 @@ def _category(pk: int, snapshot: Catalogue | None = None) -> Category:
 def _place(pk: int | None) -> Place | None:
     if pk is None:
         return None
-    place = Place.objects.filter(pk=pk).first()
+    place = services.intake_place(pk)
     if place is None:
         raise DomainError(
             "work_order.unknown_place",
