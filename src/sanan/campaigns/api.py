@@ -69,7 +69,7 @@ class LinkOut(serializers.Serializer[Any]):
     unlink_reason = serializers.CharField()
 
 
-class TaskOut(serializers.ModelSerializer):
+class CampaignTaskOut(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
     owner_organisation = serializers.SerializerMethodField()
 
@@ -111,7 +111,7 @@ class LinkIn(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, max_length=200)
 
 
-class TaskIn(serializers.Serializer):
+class CampaignTaskIn(serializers.Serializer):
     title = serializers.CharField(max_length=160)
     due_on = serializers.DateField()
     owner = serializers.IntegerField(required=False, allow_null=True)
@@ -314,14 +314,20 @@ class CampaignUnlinkApi(APIView):
 
 
 class CampaignTasksApi(APIView):
-    @extend_schema(summary="The campaign's task checklist", responses=TaskOut(many=True))
+    @extend_schema(summary="The campaign's task checklist", responses=CampaignTaskOut(many=True))
     def get(self, request: Request, pk: int) -> Response:
         campaign = selectors.campaign_get_for(user=request.user, pk=pk)
-        return Response(TaskOut(selectors.campaign_tasks(campaign=campaign), many=True).data)
+        return Response(
+            CampaignTaskOut(selectors.campaign_tasks(campaign=campaign), many=True).data
+        )
 
-    @extend_schema(summary="Add a task: who does what by when", request=TaskIn, responses=TaskOut)
+    @extend_schema(
+        summary="Add a task: who does what by when",
+        request=CampaignTaskIn,
+        responses=CampaignTaskOut,
+    )
     def post(self, request: Request, pk: int) -> Response:
-        d = _valid(TaskIn, request)
+        d = _valid(CampaignTaskIn, request)
         user = request.user
         campaign = selectors.campaign_get_for(user=user, pk=pk)
         task = services.campaign_task_add(
@@ -336,15 +342,15 @@ class CampaignTasksApi(APIView):
                 else None
             ),
         )
-        return Response(TaskOut(task).data, status=201)
+        return Response(CampaignTaskOut(task).data, status=201)
 
 
 class CampaignTaskDoneApi(APIView):
-    @extend_schema(summary="Tick a task off", request=NoteIn, responses=TaskOut)
+    @extend_schema(summary="Tick a task off", request=NoteIn, responses=CampaignTaskOut)
     def post(self, request: Request, pk: int) -> Response:
         d = _valid(NoteIn, request)
         task = CampaignTask.objects.select_related("campaign__place").filter(pk=pk).first()
         if task is None:
             raise NotFound("not_found", _("Not found."))
         task = services.campaign_task_done(actor=request.user, task=task, note=d.get("note", ""))
-        return Response(TaskOut(task).data)
+        return Response(CampaignTaskOut(task).data)

@@ -40,7 +40,7 @@ class RegistrationOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class TaskOut(serializers.ModelSerializer):
+class DualTaskOut(serializers.ModelSerializer):
     hours_per_slot = serializers.SerializerMethodField()
     free_slots = serializers.IntegerField()
 
@@ -87,7 +87,7 @@ class RegistrationIn(serializers.Serializer[Any]):
     capacity_hours_month = serializers.IntegerField()
 
 
-class TaskIn(serializers.Serializer[Any]):
+class DualTaskIn(serializers.Serializer[Any]):
     place = serializers.IntegerField()
     title = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -205,15 +205,15 @@ class TaskListApi(APIView):
     @extend_schema(
         summary="Tasks the community publishes 需求清单",
         parameters=[OpenApiParameter("state", str)],
-        responses=TaskOut(many=True),
+        responses=DualTaskOut(many=True),
     )
     def get(self, request: Request) -> Response:
         qs = selectors.task_list(user=request.user, state=request.query_params.get("state", ""))
-        return Response(TaskOut(qs[:500], many=True).data)
+        return Response(DualTaskOut(qs[:500], many=True).data)
 
-    @extend_schema(summary="Publish a task", request=TaskIn, responses=TaskOut)
+    @extend_schema(summary="Publish a task", request=DualTaskIn, responses=DualTaskOut)
     def post(self, request: Request) -> Response:
-        d = _valid(TaskIn, request)
+        d = _valid(DualTaskIn, request)
         user = request.user
         campaign = campaign_get_for(user=user, pk=d["campaign"]) if d.get("campaign") else None
         task = services.task_publish(
@@ -228,14 +228,14 @@ class TaskListApi(APIView):
             due_on=d["due_on"],
             campaign=campaign,
         )
-        return Response(TaskOut(task).data, status=201)
+        return Response(DualTaskOut(task).data, status=201)
 
 
 class TaskDetailApi(APIView):
-    @extend_schema(summary="One task and the claims on it you may see", responses=TaskOut)
+    @extend_schema(summary="One task and the claims on it you may see", responses=DualTaskOut)
     def get(self, request: Request, pk: int) -> Response:
         task = selectors.task_get_for(user=request.user, pk=pk)
-        data = dict(TaskOut(task).data)
+        data = dict(DualTaskOut(task).data)
         data["claims"] = ClaimOut(
             selectors.task_claims(user=request.user, task=task), many=True
         ).data
@@ -255,11 +255,11 @@ class TaskClaimApi(APIView):
 
 
 class TaskCloseApi(APIView):
-    @extend_schema(summary="Stop taking claims on a task", request=None, responses=TaskOut)
+    @extend_schema(summary="Stop taking claims on a task", request=None, responses=DualTaskOut)
     def post(self, request: Request, pk: int) -> Response:
         task = selectors.task_get_for(user=request.user, pk=pk)
         services.task_close(actor=request.user, task=task)
-        return Response(TaskOut(task).data)
+        return Response(DualTaskOut(task).data)
 
 
 class ClaimListApi(APIView):
