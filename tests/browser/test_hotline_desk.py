@@ -33,7 +33,18 @@ def test_hotline_desk__ringing_phone_to_dispatched_order__keyboard_only(
     live_demo: Demo, open_page: Any, screenshot_dir: Path
 ) -> None:
     from sanan.hotline.models import CallRecord
+    from sanan.places.models import Place, PlaceKind
+    from sanan.registry.services import resident_register
     from sanan.workorders.models import WorkOrder
+
+    # The browser demo has no registry: the caller is registered at the resident's home.
+    home = Place.objects.filter(code__startswith="hq-c01-h01-", kind=PlaceKind.UNIT)
+    resident_register(
+        actor="browser-tests",
+        name="王秀英",
+        place=home.order_by("path").first(),
+        phone=live_demo.users["resident"].phone,
+    )
 
     def shot(name: str) -> None:
         page.screenshot(path=str(screenshot_dir / f"hotline-{name}.png"), full_page=True)
