@@ -307,7 +307,7 @@ ROLE_TABLE = {
     Role.COMMITTEE: (True, True),
     Role.LEADER: (True, True),
     Role.ADMIN: (True, True),
-    Role.PARTY_MEMBER: (False, False),  # publishes commitments only; its home comes with other roles
+    Role.PARTY_MEMBER: (False, False),  # publishes commitments only; views come with other roles
     Role.OPEN311_CLIENT: (False, False),  # no place.view: it reads its own requests only
 }
 
