@@ -94,6 +94,20 @@ def test_rate__signed_in_work__not_limited_as_public(world: World) -> None:
             assert response.status_code == 400  # validated, never throttled
 
 
+@override_settings(RATE_PUBLIC_WRITES_PER_MINUTE=2)
+def test_rate__api_token_clients__not_limited_as_public(world: World) -> None:
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=User.objects.get(username="p-resident"))
+    client = APIClient(REMOTE_ADDR="203.0.113.12", HTTP_AUTHORIZATION=f"Token {token.key}")
+    with time_machine.travel(START, tick=False):
+        for _ in range(6):
+            response = client.post("/api/v1/orders/", {}, format="json")
+            assert response.status_code == 400  # authenticated by its token, validated
+        wrong = APIClient(REMOTE_ADDR="203.0.113.12", HTTP_AUTHORIZATION="Token not-a-token")
+        assert wrong.post("/api/v1/orders/", {}, format="json").status_code == 401
+
+
 @override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
 def test_client_ip__behind_the_proxy__the_address_the_proxy_appended() -> None:
     from django.test import RequestFactory

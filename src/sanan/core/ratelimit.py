@@ -10,9 +10,9 @@ What is limited (``RateLimitMiddleware``):
 - sign-in attempts (``POST`` to the sign-in page or ``/api/v1/auth/token/``) per address:
   ``SANAN_RATE_SIGN_IN_PER_MINUTE`` (default 20). django-axes pauses one account after its
   failures; this stops one address from trying many accounts (password spraying);
-- any other ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` without a signed-in user (Open311 posts,
-  public forms) per address: ``SANAN_RATE_PUBLIC_WRITES_PER_MINUTE`` (default 60). Open311 keys
-  have their own per-key limit on top.
+- any other ``POST``, ``PUT``, ``PATCH`` or ``DELETE`` without a signed-in user or an API token
+  (Open311 posts, public forms) per address: ``SANAN_RATE_PUBLIC_WRITES_PER_MINUTE`` (default
+  60). Open311 keys have their own per-key limit on top.
 
 Over the limit the answer is 429 with ``Retry-After``: the API's error shape
 (``request.throttled``), Open311's error list, or a page.
@@ -76,9 +76,13 @@ class RateLimitMiddleware:
         if request.path in _sign_in_paths():
             return hit("sign-in", address, int(settings.RATE_SIGN_IN_PER_MINUTE))
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return hit("public", address, int(settings.RATE_PUBLIC_WRITES_PER_MINUTE))
-        return 0
+        if user is not None and user.is_authenticated:
+            return 0
+        if request.headers.get("Authorization", "").startswith("Token "):
+            # An API client: the API authenticates the token after this middleware (a wrong
+            # token is a 401 that writes nothing), so it is not an anonymous writer.
+            return 0
+        return hit("public", address, int(settings.RATE_PUBLIC_WRITES_PER_MINUTE))
 
     def _refuse(self, request: HttpRequest, wait: int) -> HttpResponse:
         message = _("Too many attempts from your address. Please wait %(s)d seconds.") % {"s": wait}
