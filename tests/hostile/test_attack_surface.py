@@ -34,7 +34,11 @@ PRODUCTION_ENV = {
 
 
 def _production(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SANAN_", "DATABASE_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SANAN_", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))
+    }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' plugin, not by servers
     env.update(PRODUCTION_ENV)
     env["SANAN_VAR_DIR"] = str(tmp_path / "var")
