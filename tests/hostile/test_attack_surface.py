@@ -235,17 +235,7 @@ _INLINE = re.compile(
     r"|[\"']\s*javascript:",  # a javascript: URL
     re.I,
 )
-# Templates of apps being built right now that still run inline script: under the policy these
-# handlers do nothing (the print buttons, the confirmation before ending a post, the select that
-# submits its form). They move to static files; then this list shrinks.
-KNOWN_INLINE = {
-    "campaigns/report.html",
-    "organisation/_post_rows.html",
-    "organisation/chart.html",
-    "organisation/coverage.html",
-    "organisation/event_detail.html",
-    "organisation/not_visited.html",
-}
+KNOWN_INLINE: set[str] = set()
 
 
 def _templates() -> dict[str, str]:
