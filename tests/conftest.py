@@ -112,6 +112,22 @@ def _empty_database_for_transactional_tests(request: pytest.FixtureRequest) -> N
         _COMMITTED["world"] = False
 
 
+@pytest.fixture(autouse=True)
+def _migration_seeds(request: pytest.FixtureRequest) -> None:
+    """The work-order catalogue, SLA policies and working calendar come from migrations. A
+    transactional test's flush removes them for the tests after it on the same worker; a
+    database test that finds them gone writes them again (inside its own transaction)."""
+    uses_db = "db" in request.fixturenames or request.node.get_closest_marker("django_db")
+    if not uses_db or _is_transactional(request.node):
+        return
+    request.getfixturevalue("db")
+    from sanan.workorders.models import Category
+    from sanan.workorders.seed import seed_all
+
+    if not Category.objects.exists():
+        seed_all()
+
+
 @pytest.fixture
 def world(_session_personas: None, db: None) -> World:
     ensure_personas()
