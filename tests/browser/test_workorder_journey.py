@@ -136,7 +136,12 @@ def test_work_order_journey__report_dispatch_handle_rate_rehandle_archive(
     assert re.fullmatch(r"/orders/\d+/", order_url)
     assert _state(page) == "registered"
     expect(page.get_by_test_id("photo")).to_have_count(1)
-    assert page.get_by_test_id("photo").evaluate("img => img.naturalWidth") > 0  # it loads
+    # It loads (a busy machine may take a moment): the page's own photo, decoded.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('[data-testid=photo]');"
+        " return img.complete && img.naturalWidth > 0; }",
+        timeout=15_000,
+    )
     ref = page.locator(".wo-order-head .eyebrow").inner_text().split(" ")[0]
     j.shot(page, "resident-registered")
     page.context.close()
