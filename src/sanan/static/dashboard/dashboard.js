@@ -78,7 +78,4 @@
   document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
   window.addEventListener("resize", resize);
   window.addEventListener("beforeprint", resize);
-  document.addEventListener("click", function (event) {
-    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
-  });
 })();
