@@ -54,8 +54,9 @@ check: install
 	$(BIN)/sanan check
 	$(BIN)/sanan makemigrations --check --dry-run
 
+## bench: the benchmark suite (bench/run.py; BENCH_ARGS="--quick" for a smoke run)
 bench: install-dev
-	$(BIN)/python bench/locate_bench.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

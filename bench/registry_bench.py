@@ -30,15 +30,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- registry-bench:begin -->", "<!-- registry-bench:end -->"
-WORK_DIR = Path("/tmp/sanan-bench-reg")  # noqa: S108 (the benchmark's own scratch databases)
-PG_URL = "postgres://postgres@127.0.0.1:5432/sanan_bench_reg"
+# The benchmark's own scratch databases; the suite (bench/run.py) gives each size its own.
+WORK_DIR = Path(os.environ.get("SANAN_BENCH_REG_DIR", "/tmp/sanan-bench-reg"))  # noqa: S108
+PG_NAME = os.environ.get("SANAN_BENCH_REG_DB", "sanan_bench_reg")
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
 ENGINES = {
     "sqlite": f"sqlite:///{WORK_DIR / 'registry.sqlite3'}",
     "postgresql": PG_URL,
@@ -59,6 +61,7 @@ class Row:
     result: str
     ok: bool | None = None
     engine: str = ""
+    figures: dict[str, float] = field(default_factory=dict)  # the numbers behind ``result``
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -94,7 +97,10 @@ def worker(args: argparse.Namespace) -> int:
             progress(f"[{args.worker}] an older population is there: emptying the database")
             call_command("flush", interactive=False, verbosity=0)
         progress(f"[{args.worker}] writing {args.residents:,} residents (once; kept afterwards)")
-        population.populate(args.residents, seed=args.seed, progress=progress)
+        # The suite (bench/run.py) asks for the city's shape: 300 communities, courtyards by size.
+        shape_env = os.environ.get("SANAN_BENCH_REG_SHAPE", "")
+        shape = population.Shape(*map(int, shape_env.split(","))) if shape_env else None
+        population.populate(args.residents, seed=args.seed, progress=progress, shape=shape)
     else:
         progress(f"[{args.worker}] {args.residents:,} residents already there")
         population.analyse()
@@ -249,6 +255,7 @@ def bench_lookup(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             "p95 < 10 ms",
             f"**p95 {ms(p95)}** (p50 {ms(p50)}, p99 {ms(p99)})",
             p95 < 0.010,
+            figures={"p50_ms": p50 * 1000, "p95_ms": p95 * 1000, "p99_ms": p99 * 1000},
         ))  # fmt: skip
         progress(f"[{engine}] lookup, {scope}: p50 {ms(p50)}, p95 {ms(p95)}, p99 {ms(p99)}")
     rows[0].how += f"; checked first on {checked}"
@@ -414,6 +421,8 @@ def bench_list(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             "p95 < 150 ms, queries constant",
             result,
             worst < 0.150,
+            figures={"p50_ms": p50[1] * 1000, "p95_ms": p95[1] * 1000,
+                     "p95_deep_ms": p95[deep] * 1000, "queries": next(iter(queries.values()))},
         ))  # fmt: skip
         progress(f"[{engine}] list, {case.label}: {total:,} rows, {queries} queries, "
                  f"p95 page 1 {ms(p95[1])}, page {deep} {ms(p95[deep])}")  # fmt: skip
@@ -545,6 +554,7 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             target,
             f"**{rate:,.0f} rows/s** ({wall:.1f} s, wall clock{cpu_note})",
             rate >= 5_000 if step == "apply" else None,
+            figures={"rate": rate, "seconds": wall},
         ))  # fmt: skip
     return rows, problems
 
@@ -565,10 +575,10 @@ def ensure_pg_database() -> bool:
             connect_timeout=5,
         ) as conn:  # fmt: skip
             found = conn.execute(
-                "select 1 from pg_database where datname = 'sanan_bench_reg'"
+                "select 1 from pg_database where datname = %s", [PG_NAME]
             ).fetchone()
             if not found:
-                conn.execute('CREATE DATABASE "sanan_bench_reg"')
+                conn.execute(f'CREATE DATABASE "{PG_NAME}"')
     except psycopg.Error as exc:
         progress(f"PostgreSQL is not reachable ({exc.__class__.__name__}): skipped")
         return False
@@ -688,6 +698,11 @@ def conduct(args: argparse.Namespace) -> int:
     }
     text = report(args, rows, info)
     print(text)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"rows": [asdict(r) for r in rows], **info}, ensure_ascii=False),
+            encoding="utf-8",
+        )
     if args.update_docs:
         update_doc(text)
         print(f"\nwritten to {DOC.relative_to(ROOT)}")
@@ -712,6 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite the table in {DOC}")
+    parser.add_argument("--json", default="", help="also write the rows and figures there")
     parser.add_argument("--worker", choices=sorted(ENGINES), help=argparse.SUPPRESS)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)

@@ -355,7 +355,7 @@ def run_scale(args: argparse.Namespace, engine: str, *, archived: bool = False) 
     ``--orders`` orders of which 10,000 are open (another database)."""
     suffix = "_archive" if archived else ""
     if engine == "postgres":
-        name = f"sanan_bench_wo{suffix}"
+        name = f"{getattr(args, 'pg_name', 'sanan_bench_wo')}{suffix}"
         ok = subprocess.run(  # noqa: S603 (a fixed database name of this script)
             ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc",  # noqa: S607 (the PostgreSQL client tools)
              f"SELECT 1 FROM pg_database WHERE datname='{name}'"],  # noqa: S608
@@ -370,7 +370,7 @@ def run_scale(args: argparse.Namespace, engine: str, *, archived: bool = False) 
             subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name],  # noqa: S603,S607
                            check=True)  # fmt: skip
         var_dir = Path(args.var_dir) / f"postgres{suffix}"
-        env = _env(var_dir, DATABASE_URL=PG_URL + suffix)
+        env = _env(var_dir, DATABASE_URL=PG_URL.rsplit("/", 1)[0] + "/" + name)
     else:
         var_dir = Path(args.var_dir) / f"sqlite{suffix}"
         if args.fresh and var_dir.exists():
@@ -494,6 +494,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--var-dir", default=str(Path(tempfile.gettempdir()) / "sanan-wo-bench"))
     parser.add_argument("--fresh", action="store_true", help="rebuild the big databases")
+    parser.add_argument(
+        "--pg-name", default="sanan_bench_wo", help="PostgreSQL database for board and sweep"
+    )
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite the block in {DOC}")
     # internal: the two helper processes
     parser.add_argument("--load-worker", action="store_true", help=argparse.SUPPRESS)
