@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install install-dev browser lint typecheck check bench clean
+.PHONY: demo test install install-dev browser frontserver lint typecheck check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,16 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
 
-## test: install what the tests need (browser included) and run every test
-test: install-dev browser
+## frontserver: HAProxy, the one address in front of the app servers (scripts/scale-out)
+frontserver:
+	@if ! command -v haproxy >/dev/null 2>&1; then \
+	  echo "Installing HAProxy (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq haproxy >/dev/null; \
+	fi
+
+## test: install what the tests need (browser and front server included) and run every test
+test: install-dev browser frontserver
 	$(BIN)/pytest -n auto
 
 lint: install-dev
