@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,7 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sanan.accounts.permissions import permissions_for
 from sanan.core import clock
-from sanan.core.errors import DomainError, NotFound
+from sanan.core.errors import DomainError, NotFound, PermissionDenied
 from sanan.hotline import selectors, services
 from sanan.hotline.forms import CallForm, KnowledgeForm
 from sanan.hotline.models import MANAGE_KNOWLEDGE, TAKE, VIEW, CallType
@@ -460,7 +461,10 @@ def knowledge_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def knowledge_retire(request: HttpRequest, pk: int) -> HttpResponse:
     entry = selectors.knowledge_get_for(user=request.user, pk=pk)
     active = request.POST.get("active") == "1"
-    services.knowledge_retire(actor=request.user, entry=entry, active=active)
+    try:
+        services.knowledge_retire(actor=request.user, entry=entry, active=active)
+    except PermissionDenied as error:  # in sight (hotline.view) but not knowledge.manage
+        raise DjangoPermissionDenied(str(error.message)) from None
     messages.success(
         request, _("Back in use.") if active else _("Retired: no longer offered at the desk.")
     )
