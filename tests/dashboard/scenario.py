@@ -7,6 +7,8 @@ they happened (time-machine), for the dashboard's tests.
     November:   B — finished, not rated yet
                 A — found on patrol by the commissioner, registered (open)
                 A — registered now (open, not overdue)
+
+The figures are then counted (``insights_refresh``, as the worker does every minute).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 import time_machine
 
+from sanan.insights.services import insights_refresh
 from sanan.workorders import services
 from sanan.workorders.models import WorkOrder
 from sanan.workorders.state import State
@@ -62,6 +65,7 @@ def build_season(wo: OrderWorld, clock: time_machine.Coordinates) -> Season:
     ).order  # fmt: skip
     _at(clock, WEDNESDAY_10)
     fresh = wo.submit(description="A院水管漏水")
+    insights_refresh()  # what the worker does every minute: the figures count the season
     return Season(
         solved=wo.reload(solved),
         partly=wo.reload(partly),

@@ -17,7 +17,6 @@ from sanan.dashboard import selectors as sel
 from sanan.dashboard.periods import Period, month_start
 from sanan.insights import selectors as insights
 from sanan.insights.kpis import KPIS, THREE_RATES, kpi_name
-from sanan.places.models import Place
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def _explained(code: str) -> str:
     }
 
 
-def _rates(figures: dict[str, Any]) -> list[Rate]:
+def _rates(figures: dict[str, insights.Figure]) -> list[Rate]:
     return [
         Rate(
             code=code,
@@ -64,12 +63,10 @@ def _last_month(period: Period) -> dt.date:
     return month_start(period.end_day - dt.timedelta(days=1))
 
 
-def rates(*, user: Any, scope: sel.Scope, period: Period) -> list[Rate]:
-    """The three rates over the orders registered in the period (two queries)."""
-    figures = insights.kpi_summary(
-        user=user, place=scope.focus, start=period.first_day, end=_last_month(period)
-    )
-    return _rates(figures)
+def rates_of(summary: insights.Summary) -> list[Rate]:
+    """The three rates of the period's figures (``dashboard.selectors.period_summary``,
+    already read for the headline: no query)."""
+    return _rates(summary.figures)
 
 
 def rates_chart(*, user: Any, scope: sel.Scope, period: Period) -> dict[str, Any]:
@@ -99,16 +96,6 @@ def rates_chart(*, user: Any, scope: sel.Scope, period: Period) -> dict[str, Any
             for p in points
         ],
     }
-
-
-def public_rates(*, place: Place, period: Period) -> list[Rate]:
-    """The three rates of a community for the public page (no user: the community's own
-    figures, read from the same rollups as the dashboard's)."""
-    cut = insights.Cut(prefixes=(place.path,), start=period.first_day, end=_last_month(period))
-    qs, _field = insights._source(cut, detail=False)
-    totals = insights._totals(qs.aggregate(**insights.SUMS))
-    figures = insights.figures_from(totals, 0, cut)
-    return _rates(figures)
 
 
 # --- campaigns ----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from sanan.dashboard.selectors import ESCALATIONS, OPEN, escalated_q, solved_q
+from sanan.dashboard.selectors import ESCALATIONS, OPEN, escalated_q
+from sanan.insights.selectors import counting_q
 from sanan.workorders.filters import WorkOrderFilter
 from sanan.workorders.models import WorkOrder
 
@@ -38,7 +39,8 @@ class DashboardOrderFilter(WorkOrderFilter):
         fields: list[str] = []
 
     def filter_solved(self, queryset: QuerySet[WorkOrder], name: str, value: bool) -> Any:
-        return queryset.filter(solved_q()) if value else queryset.exclude(solved_q())
+        solved = counting_q("solved")
+        return queryset.filter(solved) if value else queryset.exclude(solved)
 
     def filter_open(self, queryset: QuerySet[WorkOrder], name: str, value: bool) -> Any:
         cond = Q(state__in=OPEN)

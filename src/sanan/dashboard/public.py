@@ -99,7 +99,8 @@ def figures(place: Place) -> dict[str, Any]:
     """What the public page shows for a community, over the last twelve months."""
     period = periods.rolling()
     scope = sel.Scope(roots=[place.path], focus=place, options=[], courtyards=[], map_place=None)
-    head = sel.headline(scope=scope, period=period, now=clock.now())
+    summary = sel.period_summary(scope=scope, period=period)
+    head = sel.headline(scope=scope, period=period, now=clock.now(), summary=summary)
     hotline = sel.hotline_months(roots=[place.path], months=period.months)
     return {
         "community": place,
@@ -113,5 +114,5 @@ def figures(place: Place) -> dict[str, Any]:
             "unit": "",
         },
         "stories": stories(place=place),
-        "rates": composed.public_rates(place=place, period=period),
+        "rates": composed.rates_of(summary),
     }

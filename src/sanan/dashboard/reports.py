@@ -26,6 +26,7 @@ from sanan.core import clock
 from sanan.core.privacy import mask_personal
 from sanan.dashboard import selectors as sel
 from sanan.dashboard.periods import Period
+from sanan.insights.selectors import counting_q
 from sanan.workorders.models import Category, Channel, WorkOrder
 from sanan.workorders.state import Resolution, Satisfaction, State
 
@@ -104,8 +105,9 @@ def category_labels() -> dict[int, str]:
 
 
 def department_rows(*, user: Any, scope: sel.Scope, period: Period) -> list[dict[str, Any]]:
-    """The month's orders by lead organisation: registered, finished, solved, overdue (one
-    query)."""
+    """The month's orders by lead organisation: registered, finished and solved as the
+    figures count them (``docs/kpis.md``: merged duplicates not counted, solved = the latest
+    call-back says solved), open and overdue now (one query)."""
     now = clock.now()
     late = Q(finished_at__isnull=False, finish_due_at__isnull=False) & Q(
         finished_at__gt=F("finish_due_at")
@@ -115,9 +117,9 @@ def department_rows(*, user: Any, scope: sel.Scope, period: Period) -> list[dict
         .order_by()
         .values("lead_organisation_id", "lead_organisation__name")
         .annotate(
-            registered=Count("pk"),
-            finished=Count("pk", filter=Q(state__in=sel.DONE)),
-            solved=Count("pk", filter=sel.solved_q()),
+            registered=Count("pk", filter=counting_q("orders")),
+            finished=Count("pk", filter=counting_q("finished")),
+            solved=Count("pk", filter=counting_q("solved")),
             open=Count("pk", filter=Q(state__in=sel.OPEN)),
             overdue=Count("pk", filter=late | sel.overdue_q(now)),
         )

@@ -1,13 +1,17 @@
 """Reads of the leader's dashboard, its big screen, the public figures and the monthly report.
 
-Every figure is counted by the database from the records, over the subtrees of places where
-the acting user holds ``dashboard.view`` (or the place chosen in the filter inside them). The
-orders are scoped by their own ``place_path`` (no join to the place table); each panel is one
-grouped query whatever the number of courtyards or communities:
+Every figure is counted by the database from maintained data, over the subtrees of places
+where the acting user holds ``dashboard.view`` (or the place chosen in the filter inside
+them): the figures' rollups for the period, indexes for now. The orders are scoped by their own
+``place_path`` as ranges of paths (no join to the place table); each panel is one or two
+grouped queries whatever the number of orders, courtyards or communities:
 
-- ``headline``: registered and finished in the period, open, overdue and supervised now;
+- ``headline``: the orders registered in the period, how many of them were finished and
+  solved (from the ``insights`` rollups, as ``docs/kpis.md`` defines them), and the orders
+  open, overdue and under supervision now (from the partial index of open orders);
 - ``place_breakdown``: the same per courtyard (a community's map) or per community (a
-  district's table), grouped by ``courtyard_id`` or by the community's prefix of the path;
+  district's table): the rollups grouped by place, the open orders' index grouped by
+  ``courtyard_id`` or by the community's prefix of the path;
 - ``hotline_months``: calls per month with month over month and year over year;
 - ``escalations``: chases 催办, supervision 督办 and re-handling 重办 since Monday, from the
   work-order events.
@@ -23,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,9 +37,10 @@ from sanan.accounts.permissions import permissions_for
 from sanan.core import clock
 from sanan.core.errors import NotFound
 from sanan.dashboard.periods import Period, local_midnight, month_start
+from sanan.insights import selectors as insights
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
-from sanan.workorders.models import WorkOrder, WorkOrderEvent
-from sanan.workorders.state import OPEN_STATES, Action, Resolution, State
+from sanan.workorders.models import BOARD_STATES, WorkOrder, WorkOrderEvent
+from sanan.workorders.state import OPEN_STATES, Action, State
 
 VIEW = "dashboard.view"
 STEPLEN = Place.steplen
@@ -53,12 +59,6 @@ def _under(roots: Iterable[str], field_name: str = "place_path") -> Q:
             return Q()
         cond |= Q(**{f"{field_name}__startswith": root})
     return cond if cond else Q(pk__in=[])
-
-
-def solved_q() -> Q:
-    """A problem solved: the order was finished, and the resident did not rate it partly or
-    not solved (unrated counts as solved, as in the contact ledger)."""
-    return Q(state__in=DONE) & ~Q(resolution__in=[Resolution.PARTLY, Resolution.NOT_SOLVED])
 
 
 def overdue_q(now: dt.datetime) -> Q:
@@ -151,10 +151,6 @@ def dashboard_scope(*, user: Any, place: Any = None) -> Scope:
     )
 
 
-def orders_in(scope: Scope) -> QuerySet[WorkOrder]:
-    return WorkOrder.objects.filter(_under(scope.roots))
-
-
 # --- the headline and the breakdown by place --------------------------------------------------
 
 
@@ -163,46 +159,95 @@ FIGURES = ("registered", "finished", "solved", "open", "overdue", "supervised")
 
 @dataclass
 class Figures:
-    registered: int = 0  # in the period
-    finished: int = 0  # in the period
-    solved: int = 0  # finished in the period and not rated partly or not solved
+    """The dashboard's counts. The first three are about the orders registered in the period
+    and come from the figures' rollups (``insights``, the counters ``docs/kpis.md`` defines);
+    the last three are about now and come from the open orders' index."""
+
+    registered: int = 0  # registered in the period (merged duplicates not counted)
+    finished: int = 0  # of those, finished at least once
+    solved: int = 0  # of those, complaints whose latest call-back says solved
     open: int = 0  # now
-    overdue: int = 0  # now
+    overdue: int = 0  # now, open and past the deadline of their current stage
     supervised: int = 0  # now, open and under supervision
+    summary: insights.Summary | None = field(default=None, compare=False, repr=False)
 
     def add(self, other: Figures) -> None:
         for name in FIGURES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _counts(period: Period, now: dt.datetime) -> dict[str, Any]:
-    in_period = Q(finished_at__gte=period.start, finished_at__lt=period.end)
+# ``state IN (...)`` written out with its constants: SQLite uses the partial index of the
+# board's states (``workorders.models.BOARD_STATES``, open orders and those awaiting their
+# rating) only when the query's WHERE visibly implies the index's condition, which bound
+# parameters do not. The values are the fixed state codes of ``BOARD_STATES``.
+_BOARD_STATES_SQL = RawSQL(  # noqa: S611 (constants of the work-order model, no input)
+    '"workorders_workorder"."state" IN ({})'.format(", ".join(f"'{s}'" for s in BOARD_STATES)),
+    [],
+    output_field=BooleanField(),
+)
+
+
+def _paths_q(roots: Iterable[str], field_name: str = "place_path") -> Q:
+    """Inside one of the subtrees ``roots``, as ranges of paths (an index range on both
+    databases, where ``LIKE 'prefix%'`` is not one on SQLite)."""
+    cond = Q()
+    for root in roots:
+        if root == "":
+            return Q()
+        cond |= insights.under(root, field_name)
+    return cond if cond else Q(pk__in=[])
+
+
+def _now_counts(now: dt.datetime) -> dict[str, Any]:
     return {
-        "registered": Count(
-            "pk", filter=Q(created_at__gte=period.start, created_at__lt=period.end)
-        ),
-        "finished": Count("pk", filter=in_period & Q(state__in=DONE)),
-        "solved": Count("pk", filter=in_period & solved_q()),
         "open": Count("pk", filter=Q(state__in=OPEN)),
         "overdue": Count("pk", filter=overdue_q(now)),
         "supervised": Count("pk", filter=Q(state__in=OPEN, supervision_level__gt=0)),
     }
 
 
-def _relevant(period: Period) -> Q:
-    """Only orders that count for something: open now, registered or finished in the period."""
-    return (
-        Q(state__in=OPEN)
-        | Q(created_at__gte=period.start, created_at__lt=period.end)
-        | Q(finished_at__gte=period.start, finished_at__lt=period.end)
+def open_orders(roots: Iterable[str]) -> QuerySet[WorkOrder]:
+    """The open orders (and those awaiting their rating) inside ``roots``, read from their
+    partial index (``work_order_board``: place path, state, courtyard, deadline, supervision):
+    the archive, however large, is not read."""
+    return WorkOrder.objects.filter(_BOARD_STATES_SQL).filter(_paths_q(roots)).order_by()
+
+
+def _last_month(period: Period) -> dt.date:
+    return month_start(period.end_day - dt.timedelta(days=1))
+
+
+def period_summary(*, scope: Scope, period: Period) -> insights.Summary:
+    """The figures of the orders registered in the period inside the scope, from the
+    rollups (one query): the headline's first three counts and the three rates."""
+    return insights.figures_summary(
+        paths=scope.roots,
+        start=period.first_day,
+        end=_last_month(period),
+        place_id=scope.focus.pk if scope.focus is not None else None,
+        residents=False,
     )
 
 
-def headline(*, scope: Scope, period: Period, now: dt.datetime | None = None) -> Figures:
-    """The figures at the top of the dashboard (one query)."""
+def headline(
+    *,
+    scope: Scope,
+    period: Period,
+    now: dt.datetime | None = None,
+    summary: insights.Summary | None = None,
+) -> Figures:
+    """The figures at the top of the dashboard: two queries (the period's rollup rows, the
+    open orders' index), one when the period's ``summary`` is given."""
     now = now or clock.now()
-    row = orders_in(scope).filter(_relevant(period)).aggregate(**_counts(period, now))
-    return Figures(**row)
+    summary = summary or period_summary(scope=scope, period=period)
+    row = open_orders(scope.roots).aggregate(**_now_counts(now))
+    return Figures(
+        registered=summary.registered,
+        finished=summary.finished,
+        solved=summary.solved,
+        summary=summary,
+        **row,
+    )
 
 
 @dataclass
@@ -218,44 +263,91 @@ class PlaceFigures:
         return self.place.name if self.place is not None else self.name
 
 
-def _figures(row: Any) -> Figures:
-    return Figures(**{name: row[name] for name in FIGURES})
+def _period_figures(summary: insights.Summary | None) -> Figures:
+    if summary is None:
+        return Figures()
+    return Figures(
+        registered=summary.registered,
+        finished=summary.finished,
+        solved=summary.solved,
+        summary=summary,
+    )
+
+
+def _with_now(figures: Figures, row: dict[str, Any] | None) -> Figures:
+    if row is not None:
+        figures.open, figures.overdue, figures.supervised = (
+            row["open"], row["overdue"], row["supervised"],
+        )  # fmt: skip
+    return figures
+
+
+def _row(summary: insights.Summary | None, now_row: dict[str, Any] | None) -> Figures:
+    return _with_now(_period_figures(summary), now_row)
+
+
+def _map_paths(scope: Scope) -> list[str]:
+    """The subtrees the map counts: the place on the map, within the user's scope."""
+    assert scope.map_place is not None
+    path = scope.map_place.path
+    if _inside(path, scope.user_roots):
+        return [path]
+    return [r for r in scope.user_roots if r.startswith(path)]
 
 
 def place_breakdown(
     *, scope: Scope, period: Period, now: dt.datetime | None = None
 ) -> list[PlaceFigures]:
     """The figures per courtyard of the place on the map (every courtyard, none left out), or
-    per community for a wide scope. One grouped query, and one for the communities' names."""
+    per community for a wide scope: the period's from the rollups grouped by place (one
+    query), now's from the open orders' index grouped by courtyard or by the community's
+    prefix of the path (one query), and the names of places outside the list (one query, only
+    when there are any)."""
     now = now or clock.now()
+    place_id = scope.focus.pk if scope.focus is not None else None
+    start, end = period.first_day, _last_month(period)
     if scope.map_place is not None:
-        qs = WorkOrder.objects.filter(_under([scope.map_place.path]), _under(scope.user_roots))
-        grouped = (
-            qs.filter(_relevant(period)).values("courtyard_id").annotate(**_counts(period, now))
+        paths = _map_paths(scope)
+        by_path = insights.figures_by_place(
+            paths=paths, start=start, end=end, level="courtyard", place_id=place_id
         )
-        by_id = {r["courtyard_id"]: _figures(r) for r in grouped.order_by()}
-        result = [PlaceFigures(c, by_id.pop(c.pk, Figures())) for c in scope.courtyards]
+        now_rows: Any = open_orders(paths).values("courtyard_id").annotate(**_now_counts(now))
+        by_id: dict[int | None, dict[str, Any]] = {r["courtyard_id"]: r for r in now_rows}
+        result = [
+            PlaceFigures(c, _row(by_path.pop(c.path, None), by_id.pop(c.pk, None)))
+            for c in scope.courtyards
+        ]
         rest = Figures()
-        for figures in by_id.values():
-            rest.add(figures)
-        if any(vars(rest).values()):
+        for summary in by_path.values():
+            rest.add(_period_figures(summary))
+        for row in by_id.values():
+            rest.add(_with_now(Figures(), row))
+        if len(by_path) == 1:  # orders at one place above the courtyards: their lists link
+            rest.summary = next(iter(by_path.values()))
+        if any(getattr(rest, name) for name in FIGURES):
             result.append(PlaceFigures(None, rest, str(_("Outside the courtyards"))))
         return result
     length = COMMUNITY_DEPTH * STEPLEN
-    rows: Any = (
-        orders_in(scope)
-        .filter(_relevant(period))
+    by_path = insights.figures_by_place(
+        paths=scope.roots, start=start, end=end, level="community", place_id=place_id
+    )
+    community_rows: Any = (
+        open_orders(scope.roots)
         .annotate(community_path=Substr("place_path", 1, length))
         .values("community_path")
-        .annotate(**_counts(period, now))
-        .order_by()
+        .annotate(**_now_counts(now))
     )
-    by_path = {r["community_path"]: _figures(r) for r in rows}
+    now_by_path: dict[str, dict[str, Any]] = {r["community_path"]: r for r in community_rows}
     communities = {p.path: p for p in scope.options if p.depth == COMMUNITY_DEPTH}
-    result = [PlaceFigures(p, by_path.pop(path, Figures())) for path, p in communities.items()]
-    if by_path:
-        names = dict(Place.objects.filter(path__in=list(by_path)).values_list("path", "name"))
-        for path, figures in sorted(by_path.items()):
+    result = [
+        PlaceFigures(p, _row(by_path.pop(path, None), now_by_path.pop(path, None)))
+        for path, p in communities.items()
+    ]
+    others = sorted(set(by_path) | set(now_by_path))
+    if others:
+        names = dict(Place.objects.filter(path__in=others).values_list("path", "name"))
+        for path in others:
+            figures = _row(by_path.get(path), now_by_path.get(path))
             result.append(PlaceFigures(None, figures, names.get(path, path)))
     return result
 
@@ -370,7 +462,7 @@ def escalations(*, scope: Scope, now: dt.datetime | None = None, latest: int = 8
     kind (one query) and the latest events with their orders (one query)."""
     since = week_start(now)
     events = WorkOrderEvent.objects.filter(
-        _under(scope.roots, "order__place_path"), action__in=ESCALATIONS, at__gte=since
+        _paths_q(scope.roots, "order__place_path"), action__in=ESCALATIONS, at__gte=since
     )
     # Orders, not events: an order chased twice is one order on the list the number opens.
     counts = events.aggregate(

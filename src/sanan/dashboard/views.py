@@ -39,7 +39,6 @@ from sanan.workorders.state import State
 
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 PAGE_SIZE = 25
-DONE_STATES = [State.FINISHED, State.CALLBACK, State.ARCHIVED]
 
 
 def dashboard_page(view: V) -> V:
@@ -81,19 +80,25 @@ def _iso(moment: dt.datetime) -> str:
     return moment.isoformat()
 
 
-def figure_links(place: dict[str, Any], period: Period) -> dict[str, str]:
-    """For each figure of ``Figures``, the order list that counts it (``place`` narrows it:
-    ``{"place": pk}`` or ``{"courtyard": pk}``)."""
-    created = {"created_after": _iso(period.start), "created_before": _iso(period.end)}
-    finished = {"finished_after": _iso(period.start), "finished_before": _iso(period.end)}
-    return {
-        "registered": orders_url(**place, **created),
-        "finished": orders_url(**place, **finished, state=DONE_STATES),
-        "solved": orders_url(**place, **finished, solved="true"),
+def figure_links(
+    place: dict[str, Any], period: Period, summary: Any | None = None
+) -> dict[str, str]:
+    """For each figure of ``Figures``, the order list that counts it: the period's counts
+    open the orders behind the figures' counters (``/insights/orders/``, from ``summary``),
+    now's the dashboard's list (``place`` narrows it: ``{"place": pk}`` or
+    ``{"courtyard": pk}``)."""
+    links = {
         "open": orders_url(**place, open="true"),
         "overdue": orders_url(**place, open="true", overdue="true"),
         "supervised": orders_url(**place, open="true", supervised="true"),
     }
+    if summary is not None:
+        links.update(
+            registered=summary.registered_url,
+            finished=summary.finished_url,
+            solved=summary.solved_url,
+        )
+    return links
 
 
 def _place_param(scope: sel.Scope) -> dict[str, Any]:
@@ -158,7 +163,8 @@ def dashboard_context(request: HttpRequest, scope: sel.Scope, period: Period) ->
     queries, whatever the number of courtyards or communities)."""
     user = request.user
     now = clock.now()
-    head = sel.headline(scope=scope, period=period, now=now)
+    summary = sel.period_summary(scope=scope, period=period)
+    head = sel.headline(scope=scope, period=period, now=now, summary=summary)
     rows = sel.place_breakdown(scope=scope, period=period, now=now)
     hotline = sel.hotline_months(roots=scope.roots, months=period.months)
     escalated = sel.escalations(scope=scope, now=now)
@@ -167,10 +173,10 @@ def dashboard_context(request: HttpRequest, scope: sel.Scope, period: Period) ->
         if row.place is None:
             if scope.map_place is not None:  # the orders above the courtyards of the map
                 outside = {"place": scope.map_place.pk, "no_courtyard": "true"}
-                row.links = figure_links(outside, period)
+                row.links = figure_links(outside, period, row.figures.summary)
             continue
         key = "courtyard" if row.place.kind == PlaceKind.COURTYARD else "place"
-        row.links = figure_links({key: row.place.pk}, period)
+        row.links = figure_links({key: row.place.pk}, period, row.figures.summary)
         row.url = dashboard_url(row.place, period)
     since = _iso(escalated.since)
     for item in escalated.counts:
@@ -183,7 +189,7 @@ def dashboard_context(request: HttpRequest, scope: sel.Scope, period: Period) ->
     }
     perms = permissions_for(user)
     return {
-        "rates": composed.rates(user=user, scope=scope, period=period),
+        "rates": composed.rates_of(summary),
         "rates_chart": composed.rates_chart(user=user, scope=scope, period=period),
         "campaigns": composed.campaigns(user=user, scope=scope)
         if perms.has("campaign.view")
@@ -193,7 +199,7 @@ def dashboard_context(request: HttpRequest, scope: sel.Scope, period: Period) ->
         "period_choices": _period_choices(period),
         "now": now,
         "figures": head,
-        "links": figure_links(place, period),
+        "links": figure_links(place, period, summary),
         "rows": rows,
         "map": _map(scope, rows, period),
         "hotline": hotline,

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import Substr
+from django.db.models.functions import Coalesce, Substr
 from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -576,21 +576,15 @@ def _by_campaign(cut: Cut) -> list[BreakdownRow]:
     """Rows per campaign (``campaigns.CampaignOrder``, the links that count): the facts of
     the linked orders in the cut, summed per campaign in one query. Campaigns link a bounded
     number of orders, so this reads the links, not the rollups."""
-    from sanan.campaigns.models import Campaign, CampaignOrder
+    from sanan.campaigns.models import Campaign
 
     fact = "order__insight_fact__"
     scope = Q()
     for prefix in cut.prefixes:
         scope |= under(prefix, f"{fact}place_path")
-    grouped = (
-        CampaignOrder.objects.filter(
-            scope, active=True, **{f"{fact}month__gte": cut.start, f"{fact}month__lte": cut.end}
-        )
-        .order_by()
-        .values("campaign_id")
-        .annotate(**{c: Sum(f"{fact}{c}") for c in COUNTERS})
+    rows = _facts_by_campaign(
+        scope & Q(**{f"{fact}month__gte": cut.start, f"{fact}month__lte": cut.end})
     )
-    rows = {r["campaign_id"]: _totals(dict(r)) for r in grouped}
     titles = dict(Campaign.objects.filter(pk__in=list(rows)).values_list("pk", "title"))
     residents = _residents(cut)
     out = [
@@ -759,3 +753,124 @@ def kpi_orders(
         edge, _within = p90_hours([totals[b] for b in BUCKET_FIELDS], totals["finished"])
         facts = facts.filter(handling_minutes__lte=int((edge or 0) * 60))
     return work_order_list(user=user).filter(pk__in=facts.values("order_id"))
+
+
+# --- the figures for other apps: the dashboard, the public page, campaigns ---------------------
+#
+# The callers below have decided which places they show (the dashboard's scope, checked
+# against the user's roles by ``dashboard.selectors.dashboard_scope``; a community's public
+# page), so these take place paths rather than a user. The counts are the rollups' (or, for
+# campaigns, the order facts'), so "registered", "finished" and "solved" mean the same on every
+# page: the counters of ``kpis.FLAGS`` as ``docs/kpis.md`` defines them.
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counters and the key figures of the orders registered in some places over some
+    months, with the links to the orders behind each count."""
+
+    totals: dict[str, int]
+    figures: dict[str, Figure]
+
+    @property
+    def registered(self) -> int:
+        """Orders registered (merged duplicates not counted)."""
+        return self.totals["orders"]
+
+    @property
+    def finished(self) -> int:
+        """Of those, the orders finished at least once."""
+        return self.totals["finished"]
+
+    @property
+    def solved(self) -> int:
+        """Of those, the complaints whose latest call-back says solved (the numerator of the
+        resolution rate)."""
+        return self.totals["solved"]
+
+    @property
+    def registered_url(self) -> str:
+        return self.figures["orders_per_1000_residents"].numerator_url
+
+    @property
+    def finished_url(self) -> str:
+        return self.figures["on_time_finishing"].denominator_url
+
+    @property
+    def solved_url(self) -> str:
+        return self.figures["resolution_rate"].numerator_url
+
+
+def _paths_cut(paths: Iterable[str], start: dt.date, end: dt.date, place_id: int | None) -> Cut:
+    prefixes = tuple(paths) or ("",)
+    return Cut(prefixes, month_of_date(start), month_of_date(end), place_id=place_id)
+
+
+def figures_summary(
+    *,
+    paths: Iterable[str],
+    start: dt.date,
+    end: dt.date,
+    place_id: int | None = None,
+    residents: bool = True,
+) -> Summary:
+    """The figures of the orders registered from ``start``'s month to ``end``'s month inside
+    the subtrees ``paths``: one query on the rollups (and one for the residents, unless
+    ``residents`` is False: then orders per 1,000 residents has no value). ``place_id`` is the
+    place the links to the orders name (the dashboard's place filter)."""
+    cut = _paths_cut(paths, start, end, place_id)
+    qs, _place = _source(cut, detail=False)
+    totals = _totals(qs.aggregate(**SUMS))
+    return Summary(totals, figures_from(totals, _residents(cut) if residents else 0, cut))
+
+
+PLACE_LEVELS = {"courtyard": COURTYARD_LEN, "community": COMMUNITY_LEN}
+
+
+def figures_by_place(
+    *, paths: Iterable[str], start: dt.date, end: dt.date, level: str, place_id: int | None = None
+) -> dict[str, Summary]:
+    """The figures of each courtyard (``level`` "courtyard") or community ("community")
+    inside ``paths``, keyed by its path, in one grouped query on the rollups. Orders registered
+    above that level (a community as a whole, an area) are under their own, shorter path.
+    Orders per 1,000 residents has no value here."""
+    length = PLACE_LEVELS[level]
+    cut = _paths_cut(paths, start, end, place_id)
+    qs, field_name = _source(cut, detail=False, by_place=level == "courtyard")
+    grouped = (
+        qs.annotate(part=Substr(field_name, 1, length)).values("part").annotate(**SUMS).order_by()
+    )
+    out: dict[str, Summary] = {}
+    for row in grouped:
+        path = row["part"]
+        totals = _totals(row)
+        row_cut = cut.with_(area_exact=path) if len(path) < length else cut.with_(area=path)
+        out[path] = Summary(totals, figures_from(totals, 0, row_cut))
+    return out
+
+
+def fact_sums(*, via: str, counters: Iterable[str] = COUNTERS) -> dict[str, Any]:
+    """Aggregates summing the order facts' ``counters`` from a model that reaches the order
+    through ``via`` (``"order__"`` from a campaign link): 0 where no order has a fact."""
+    return {c: Coalesce(Sum(f"{via}insight_fact__{c}"), 0) for c in counters}
+
+
+def _facts_by_campaign(cond: Q) -> dict[int, dict[str, int]]:
+    from sanan.campaigns.models import CampaignOrder
+
+    grouped = (
+        CampaignOrder.objects.filter(cond, active=True, order__insight_fact__isnull=False)
+        .order_by()
+        .values("campaign_id")
+        .annotate(**fact_sums(via="order__"))
+    )
+    return {r["campaign_id"]: _totals(dict(r)) for r in grouped}
+
+
+def counting_q(counter: str, *, via: str = "") -> Q:
+    """The orders a counter of ``kpis.FLAGS`` counts ("solved", "finished", …), as a
+    condition on the work orders (``via``: the path from the queried model to the order, such
+    as ``"order__"``), read from the order facts."""
+    if counter not in COUNTERS:
+        raise ValueError(counter)
+    return Q(**{f"{via}insight_fact__{counter}__gt": 0})
