@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "treebeard",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "sanan.core",
     "sanan.audit",
     "sanan.places",
@@ -161,6 +164,17 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "sanan.accounts.views.locked_out"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False  # failures are counted, never stored with the username
 AXES_VERBOSE = False
+
+# Two-step sign-in (TOTP, django-otp): anyone may turn it on from their account page; holders
+# of these roles (comma-separated role codes, e.g. "admin,leader,dispatcher") must use it.
+TOTP_REQUIRED_ROLES = env_list("SANAN_TOTP_REQUIRED_ROLES", [])
+TOTP_ISSUER = env_str("SANAN_TOTP_ISSUER", "Sanan")
+TOTP_MAX_TRIES = env_int("SANAN_TOTP_MAX_TRIES", 5, minimum=1)  # wrong codes per sign-in
+OTP_TOTP_ISSUER = TOTP_ISSUER
+# Password reset links (one-time, signed): valid this long; self-service requests by email
+# (only when email is configured) limited per address and per account each hour.
+PASSWORD_RESET_TIMEOUT = env_int("SANAN_PASSWORD_RESET_HOURS", 24, minimum=1) * 3600
+RATE_PASSWORD_RESET_PER_HOUR = env_int("SANAN_RATE_PASSWORD_RESET_PER_HOUR", 5, minimum=1)
 
 # Per client address and minute (core/ratelimit.py): sign-in attempts, and writes by people
 # not signed in (Open311 posts, public forms). Counted in the cache below.
@@ -319,6 +333,9 @@ SPECTACULAR_SETTINGS = {
         "RelationEnum": "sanan.registry.models.Relation",
         "ImportKindEnum": "sanan.registry.models_io.ImportKind",
         "ImportStateEnum": "sanan.registry.models_io.ImportState",
+        "CampaignKindEnum": "sanan.campaigns.models.CampaignKind",
+        "RegistrationKindEnum": "sanan.dualreport.models.RegistrationKind",
+        "WorkOrderStateEnum": "sanan.workorders.state.State",
     },
 }
 

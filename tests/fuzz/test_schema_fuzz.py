@@ -33,16 +33,6 @@ pytestmark = pytest.mark.django_db
 # under two minutes on the CI machine.
 EXAMPLES = {"admin": 2, "resident": 2, "anonymous": 1}
 
-# Failures found in apps being built right now, each with what breaks. They are excluded from
-# the runs above and checked on their own below (strict: fixing one fails its test, so it is
-# taken off this list).
-KNOWN: dict[str, str] = {
-    "GET /api/v1/org/ledger/": "?days= past a C int: OverflowError in timedelta, a 500",
-    "GET /api/v1/org/ledger/not-visited/": "?days= past a C int: OverflowError, a 500",
-    "GET /api/v1/org/organisations/": "answers a list; the schema says an object",
-    "GET /api/v1/dualreport/evaluation/": "?year= past a C int: OverflowError in datetime, 500",
-}
-
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -96,17 +86,12 @@ def _fuzz(
     examples: int,
     headers: dict[str, str],
     extra_checks: list[Any] | None = None,
-    *,
-    only: str = "",
 ) -> list[str]:
-    """Run every operation (or ``only`` the one of that label, otherwise all but the known
-    failures); the failures, one line each."""
+    """Run every operation; the failures, one line each."""
     schema = _schema()
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if (only and operation.label != only) or (not only and operation.label in KNOWN):
-            continue
         modes = [GenerationMode.POSITIVE]
         if _has_input(operation):
             modes.append(GenerationMode.NEGATIVE)
@@ -164,12 +149,3 @@ def test_api_fuzz__as_a_resident(world: World) -> None:
 
 def test_api_fuzz__without_signing_in(world: World) -> None:
     _assert_none(_fuzz(EXAMPLES["anonymous"], _headers(), [checks.ignored_auth]))
-
-
-@pytest.mark.parametrize(
-    "label",
-    [pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=why)) for label, why
-     in KNOWN.items()],
-)  # fmt: skip
-def test_api_fuzz__known_failures(world: World, label: str) -> None:
-    _assert_none(_fuzz(EXAMPLES["admin"], _headers(_token("p-admin")), only=label))

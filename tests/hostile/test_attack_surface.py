@@ -62,11 +62,6 @@ def test_check_deploy__production_settings__no_security_warning(tmp_path: Path) 
     assert "ERRORS" not in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drf-spectacular warns about the campaigns and dualreport APIs (views whose "
-    "serializer it cannot guess, enum name collisions)",
-)
 def test_check_deploy__production_settings__no_warning_at_all(tmp_path: Path) -> None:
     done = _production(tmp_path, "check", "--deploy", "--fail-level", "WARNING")
     assert done.returncode == 0, done.stdout + done.stderr

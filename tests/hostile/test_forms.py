@@ -160,29 +160,15 @@ def test_form__markup__stored_and_shown_escaped(hostile: Hostile, name: str, val
     assert_shown_escaped(page.content.decode(), value)
 
 
-_ORG_LONG = pytest.mark.xfail(
-    strict=True,
-    reason="the ledger's visit form cuts a problem's description short without saying so "
-    "(organisation.services._text): the rest of what the commissioner wrote is lost",
-)
-_ORG_NUL = pytest.mark.xfail(
-    strict=True,
-    reason="the ledger's visit form passes a NUL byte to the service: stored on SQLite, a "
-    "database error on PostgreSQL",
-)
-
-
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
         *(
-            pytest.param(n, NUL, "Null characters", id=f"{n}-nul",
-                         marks=_ORG_NUL if n.startswith("ledger") else ())
+            pytest.param(n, NUL, "Null characters", id=f"{n}-nul")
             for n in FORMS
         ),
         *(
-            pytest.param(n, LONG, "characters", id=f"{n}-ten-thousand",
-                         marks=_ORG_LONG if n.startswith("ledger") else ())
+            pytest.param(n, LONG, "characters", id=f"{n}-ten-thousand")
             for n in FORMS
         ),
     ],

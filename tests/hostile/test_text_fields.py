@@ -297,18 +297,7 @@ def test_text__nul_byte__refused_nothing_written(hostile: Hostile, name: str) ->
     assert_refused(response, 400, "validation.invalid", field=target.field, says="Null characters")
 
 
-# Organisation's services cut long texts to 2,000 characters without saying so.
-_CUT_SILENTLY = pytest.mark.xfail(
-    strict=True,
-    reason="organisation.services._text cuts visit topics to 2,000 characters silently: "
-    "the commissioner is not told, and the rest of what they wrote is lost",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=_CUT_SILENTLY) if n == "visit-topics" else n for n in TARGETS],
-)
+@pytest.mark.parametrize("name", list(TARGETS))
 def test_text__ten_thousand_characters__refused_nothing_written(
     hostile: Hostile, name: str
 ) -> None:

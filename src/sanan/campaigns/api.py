@@ -256,22 +256,22 @@ class CampaignCloseApi(APIView):
         return Response(CampaignOut(selectors.campaign_get_for(user=request.user, pk=pk)).data)
 
 
+class BurndownDayOut(serializers.Serializer):
+    day = serializers.DateField()
+    open = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    ideal_remaining = serializers.FloatField()
+
+
 class CampaignBurndownApi(APIView):
-    @extend_schema(summary="The burndown: open and finished orders per day, the target line")
+    @extend_schema(
+        summary="The burndown: open and finished orders per day, the target line",
+        responses=BurndownDayOut(many=True),
+    )
     def get(self, request: Request, pk: int) -> Response:
         campaign = selectors.campaign_get_for(user=request.user, pk=pk)
-        return Response(
-            [
-                {
-                    "day": d.day,
-                    "open": d.open,
-                    "finished": d.finished,
-                    "remaining": d.remaining,
-                    "ideal_remaining": d.ideal_remaining,
-                }
-                for d in selectors.burndown(campaign)
-            ]
-        )
+        return Response(BurndownDayOut(selectors.burndown(campaign), many=True).data)
 
 
 class CampaignOrdersApi(_Paged):

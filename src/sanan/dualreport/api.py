@@ -157,7 +157,11 @@ class RegistrationListApi(APIView):
         qs = selectors.registration_list(user=request.user)
         return Response(RegistrationOut(qs, many=True).data)
 
-    @extend_schema(summary="Register a unit or a Party member", request=RegistrationIn)
+    @extend_schema(
+        summary="Register a unit or a Party member",
+        request=RegistrationIn,
+        responses={201: RegistrationOut},
+    )
     def post(self, request: Request) -> Response:
         d = _valid(RegistrationIn, request)
         user = request.user
@@ -300,10 +304,23 @@ class ClaimRateApi(APIView):
         return Response(ClaimOut(claim).data, status=201)
 
 
+class EvaluationOut(serializers.Serializer):
+    registration = serializers.IntegerField(source="registration.pk")
+    name = serializers.CharField(source="registration.name")
+    claimed = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    hours = serializers.FloatField()
+    pledged_hours = serializers.FloatField()
+    ratings = serializers.IntegerField()
+    average_rating = serializers.FloatField(allow_null=True)
+    score = serializers.FloatField()
+
+
 class EvaluationApi(APIView):
     @extend_schema(
         summary="The yearly evaluation of the registered units",
         parameters=[OpenApiParameter("year", int)],
+        responses=EvaluationOut(many=True),
     )
     def get(self, request: Request) -> Response:
         if not (permissions_for(request.user).has("dual.view") or access.unit_ids(request.user)):
@@ -312,20 +329,9 @@ class EvaluationApi(APIView):
             year = int(request.query_params.get("year") or clock.today().year)
         except ValueError:
             raise DomainError("evaluation.year_invalid", _("Give the year as a number.")) from None
+        if not 2000 <= year <= 2100:
+            raise DomainError(
+                "evaluation.year_invalid", _("Give a year between 2000 and 2100.")
+            ) from None
         sheet = selectors.evaluation_sheet(user=request.user, year=year)
-        return Response(
-            [
-                {
-                    "registration": e.registration.pk,
-                    "name": e.registration.name,
-                    "claimed": e.claimed,
-                    "finished": e.finished,
-                    "hours": e.hours,
-                    "pledged_hours": e.pledged_hours,
-                    "ratings": e.ratings,
-                    "average_rating": e.average_rating,
-                    "score": e.score,
-                }
-                for e in sheet
-            ]
-        )
+        return Response(EvaluationOut(sheet, many=True).data)

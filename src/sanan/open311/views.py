@@ -86,6 +86,11 @@ class Params:
 
     def all(self, name: str) -> list[str]:
         values = [v.strip() for v in [*self.body.get(name, []), *self.query.get(name, [])]]
+        if any("\x00" in v for v in values):  # PostgreSQL cannot store it; nobody types it
+            raise BadRequest(
+                "open311.null_character",
+                _("%(name)s contains a null character, which is not allowed.") % {"name": name},
+            )
         return [v for v in values if v]
 
     def get(self, name: str) -> str | None:

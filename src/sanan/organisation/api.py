@@ -88,7 +88,7 @@ class MemberOut(serializers.Serializer):
     position = serializers.CharField()
     position_label = serializers.CharField(source="get_position_display")
     title = serializers.CharField()
-    term = serializers.CharField(source="term.name", default=None)
+    term = serializers.CharField(source="term.name", default=None, allow_null=True)
     started_on = serializers.DateField()
 
 
@@ -182,8 +182,22 @@ class _Paged(GenericAPIView):
 # --- structure, posts, coverage -------------------------------------------------------------
 
 
+class ChartNodeOut(serializers.Serializer):
+    """One organisation of the chart, with its members and, in ``children``, the organisations
+    under it in the same shape."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    place = OrgPlaceRef()
+    members = MemberOut(many=True)
+    children = serializers.ListField(child=serializers.DictField())
+
+
 class OrganisationChartApi(APIView):
-    @extend_schema(summary="Organisation chart 组织架构", responses={200: dict})
+    @extend_schema(summary="Organisation chart 组织架构", responses=ChartNodeOut(many=True))
     def get(self, request: Request) -> Response:
         return Response([_chart(n) for n in selectors.organisation_chart(user=request.user)])
 
@@ -294,7 +308,7 @@ class ProblemIn(serializers.Serializer):
 
 class VisitIn(serializers.Serializer):
     household = serializers.IntegerField()
-    topics = serializers.CharField()
+    topics = serializers.CharField(max_length=services.MAX_TEXT)
     visited_at = serializers.DateTimeField(required=False)
     problems = ProblemIn(many=True, required=False, default=list)
 
@@ -370,6 +384,17 @@ class ProblemWorkOrderApi(APIView):
         return Response(ProblemOut(problem).data, status=201)
 
 
+MAX_DAYS = 36_500  # a hundred years: any longer span means "all of the ledger"
+
+
+def _days(request: Request) -> int:
+    """``?days=`` as a whole number of days up to ``MAX_DAYS``; 0 when absent or not a number."""
+    days = request.query_params.get("days", "")
+    if not (days.isascii() and days.isdigit()):
+        return 0
+    return min(int(days), MAX_DAYS)
+
+
 class LedgerFiguresApi(APIView):
     @extend_schema(
         summary="Households served, problems collected and solved (computed)",
@@ -378,10 +403,8 @@ class LedgerFiguresApi(APIView):
     )
     def get(self, request: Request) -> Response:
         _ledger(request)
-        since = None
-        days = request.query_params.get("days", "")
-        if days.isdigit():
-            since = clock.now() - dt.timedelta(days=int(days))
+        days = _days(request)
+        since = clock.now() - dt.timedelta(days=days) if days else None
         return Response(_figures(selectors.ledger_figures(user=request.user, since=since)))
 
 
@@ -395,8 +418,7 @@ class NotVisitedApi(_Paged):
     )
     def get(self, request: Request) -> Response:
         _ledger(request)
-        days = request.query_params.get("days", "")
-        n = int(days) if days.isdigit() and int(days) > 0 else selectors.DEFAULT_NOT_VISITED_DAYS
+        n = _days(request) or selectors.DEFAULT_NOT_VISITED_DAYS
         qs = selectors.households_not_visited(user=request.user, days=n)
         paginator: Any = self.paginator
         page = paginator.paginate_queryset(qs, request, view=self)

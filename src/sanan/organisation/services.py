@@ -73,8 +73,24 @@ def _forget_permissions(user: Any) -> None:
         del user._sanan_permissions
 
 
-def _text(value: str, *, limit: int = MAX_TEXT) -> str:
-    return (value or "").strip()[:limit]
+def _text(value: str, *, limit: int = MAX_TEXT, field: str = "text") -> str:
+    """``value`` trimmed; refused, never cut, when it is longer than ``limit`` or holds a NUL
+    byte (which PostgreSQL cannot store)."""
+    text = (value or "").strip()
+    if "\x00" in text:
+        raise DomainError(
+            "validation.invalid",
+            _("Null characters are not allowed."),
+            fields={field: [_("Null characters are not allowed.")]},
+        )
+    if len(text) > limit:
+        message = ngettext(
+            "Keep it to %(limit)d character (this text has %(count)d).",
+            "Keep it to %(limit)d characters (this text has %(count)d).",
+            limit,
+        ) % {"limit": limit, "count": len(text)}
+        raise DomainError("validation.invalid", message, fields={field: [message]})
+    return text
 
 
 # --- organisations, members, terms ----------------------------------------------------------
@@ -729,7 +745,7 @@ def visit_record(
         raise PermissionDenied("auth.forbidden", _("A visit is recorded by the person visiting."))
     place = household.place
     _require(actor, RECORD_VISIT, place)
-    topics = _text(topics)
+    topics = _text(topics, field="topics")
     if not topics:
         raise DomainError(
             "visit.topics_required",
@@ -746,7 +762,7 @@ def visit_record(
         )
     cleaned = []
     for i, p in enumerate(problems):
-        text = _text(p.description, limit=500)
+        text = _text(p.description, limit=500, field=f"problems.{i}.description")
         if not text:
             continue
         if p.category is not None and p.solved_on_spot:
