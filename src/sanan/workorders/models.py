@@ -499,7 +499,13 @@ class WorkOrder(models.Model):
         indexes = [
             models.Index(fields=["state", "created_at"], name="work_order_state_created"),
             models.Index(fields=["due_at"], name="work_order_due_at"),
-            models.Index(fields=["escalation_at"], name="work_order_escalation_at"),
+            # What the SLA sweep reads (``escalation_at <= now``): only orders whose clock still
+            # runs have the time; the archive's NULLs stay out of the index.
+            models.Index(
+                fields=["escalation_at"],
+                condition=models.Q(escalation_at__isnull=False),
+                name="work_order_escalating",
+            ),
             models.Index(fields=["lead_organisation", "state"], name="work_order_lead_state"),
             models.Index(fields=["courtyard", "state"], name="work_order_courtyard_state"),
             models.Index(fields=["reporter", "created_at"], name="work_order_reporter"),
