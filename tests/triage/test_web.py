@@ -272,7 +272,8 @@ def test_triage__hotspots__courtyard_and_category_against_the_period_before(
     page = web_as(wo.dispatcher).get(reverse("triage:hotspots"))
     html = page.content.decode()
     assert page.status_code == 200
-    assert f'data-courtyard="{wo.world.courtyard_a.pk}" data-code="infrastructure"' in html
+    assert 'data-code="infrastructure"><strong>' in html
+    assert f'<span data-courtyard="{wo.world.courtyard_a.pk}">' in html
     assert 'data-month="2026-11" data-count="4"' in html
     assert web_as(wo.resident).get(reverse("triage:hotspots")).status_code == 404
     assert web_as(wo.commissioner_a).get(reverse("triage:hotspots")).status_code == 404

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from sanan.accounts.permissions import permissions_for
 from sanan.core import clock
 from sanan.core.errors import NotFound, PermissionDenied
-from sanan.places.models import Place
+from sanan.places.models import KIND_ORDER, Place, PlaceKind
 from sanan.triage.model import Suggestion, current_model
 from sanan.workorders.duplicates import SIMILARITY_THRESHOLD, category_family_path, similarity
 from sanan.workorders.models import Category, WorkOrder
@@ -336,6 +336,42 @@ def triage_hotspots(*, user: Any, weeks: int = 4, top: int = 10) -> list[Hotspot
         Hotspot(yards[key[0]], categories[key[1]], c[0], c[1])
         for key, c in ranked
         if key[0] in yards and key[1] in categories
+    ]
+
+
+TOPIC_PROPOSALS = 3  # hotspots proposed as the topic of the month
+
+
+@dataclass(frozen=True)
+class TopicProposal:
+    """A proposed topic of the month: one level-1 category in the courtyards of one community
+    where it is a hotspot, with their orders summed."""
+
+    category: Category
+    courtyards: list[Place]
+    count: int
+    previous: int
+
+
+COMMUNITY_LEN = (KIND_ORDER.index(PlaceKind.COMMUNITY) + 1) * Place.steplen
+
+
+def topic_proposals(spots: list[Hotspot], *, top: int = 3) -> list[TopicProposal]:
+    """The first ``top`` proposals from the ranked hotspots: the hotspots of one category in
+    one community make one proposal (ranked by its first hotspot)."""
+    groups: dict[tuple[str, str], list[Hotspot]] = {}
+    for spot in spots:
+        groups.setdefault((spot.courtyard.path[:COMMUNITY_LEN], spot.category.code), []).append(
+            spot
+        )
+    return [
+        TopicProposal(
+            category=members[0].category,
+            courtyards=[h.courtyard for h in members],
+            count=sum(h.count for h in members),
+            previous=sum(h.previous for h in members),
+        )
+        for members in list(groups.values())[:top]
     ]
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("route/", views.route, name="route"),
     path("duplicates/", views.duplicates, name="duplicates"),
     path("hotspots/", views.hotspots, name="hotspots"),
+    path("hotspots/propose/", views.hotspots_propose, name="hotspots-propose"),
 ]

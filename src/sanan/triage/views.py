@@ -5,7 +5,8 @@
 - ``/triage/route/?category=&place=``: the routing suggestion with its reason;
 - ``/triage/duplicates/``: clusters of open orders that may report the same problem, with
   the suggested merge (the merge itself is done on the order's page);
-- ``/triage/hotspots/``: hotspots, the topic-of-the-month proposal, monthly volumes;
+- ``/triage/hotspots/``: hotspots, the topic-of-the-month proposals, monthly volumes;
+  ``/triage/hotspots/propose/`` (POST): a proposal becomes a draft campaign in one step;
 - ``/triage/``: the desk page that shows all three (try a text, see the clusters).
 """
 
@@ -14,24 +15,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from sanan.accounts.permissions import permissions_for
+from sanan.campaigns.models import MANAGE
 from sanan.core.errors import DomainError, NotFound
 from sanan.places.models import Place
 from sanan.triage.model import current_model
 from sanan.triage.selectors import (
     CLUSTER_WINDOW_DAYS,
+    TOPIC_PROPOSALS,
     require_suggest,
+    topic_proposals,
     triage_duplicate_clusters,
     triage_hotspots,
     triage_monthly_volume,
     triage_route_suggestion,
     triage_suggest,
 )
+from sanan.triage.services import triage_topic_propose_hotspot
 from sanan.workorders.models import Category, Channel
 
 MAX_WINDOW_DAYS = 90
@@ -123,7 +131,32 @@ def desk(request: HttpRequest) -> HttpResponse:
     return render(request, "triage/desk.html", context)
 
 
-TOPIC_PROPOSALS = 3  # hotspots proposed as the topic of the month
+def _weeks(value: Any) -> int:
+    return min(_int(value) or 4, 52)
+
+
+@login_required
+@require_POST
+def hotspots_propose(request: HttpRequest) -> HttpResponse:
+    """One step from a proposal to a draft topic of the month; then the campaign's page."""
+    if not permissions_for(request.user).has("triage.review"):
+        raise Http404
+    weeks = _weeks(request.POST.get("weeks"))
+    ids = [i for i in (_int(v) for v in request.POST.getlist("courtyard")) if i is not None]
+    try:
+        campaign = triage_topic_propose_hotspot(
+            actor=request.user,
+            code=request.POST.get("category", ""),
+            courtyard_ids=ids,
+            weeks=weeks,
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect(f"{reverse('triage:hotspots')}?weeks={weeks}")
+    messages.success(
+        request, _("Topic of the month proposed as a draft campaign: check it and start it.")
+    )
+    return redirect("campaigns:detail", pk=campaign.pk)
 
 
 @login_required
@@ -134,14 +167,15 @@ def hotspots(request: HttpRequest) -> HttpResponse:
     month over month and year over year."""
     if not permissions_for(request.user).has("triage.review"):
         raise Http404
-    weeks = min(_int(request.GET.get("weeks")) or 4, 52)
+    weeks = _weeks(request.GET.get("weeks"))
     spots = triage_hotspots(user=request.user, weeks=weeks)
     return render(
         request,
         "triage/hotspots.html",
         {
             "weeks": weeks,
-            "proposals": spots[:TOPIC_PROPOSALS],
+            "proposals": topic_proposals(spots, top=TOPIC_PROPOSALS),
+            "can_propose": permissions_for(request.user).has(MANAGE),
             "hotspots": spots,
             "volume": triage_monthly_volume(user=request.user),
             "hotline": triage_monthly_volume(user=request.user, channel=Channel.HOTLINE),
