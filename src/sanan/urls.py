@@ -6,7 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from sanan.accounts.api import MeApi, TokenObtainApi, UserPhoneRevealApi
+from sanan.accounts.api import MeApi, TokenObtainApi, UserPhoneRevealApi, UserResetLinkApi
 from sanan.audit.api import AuditEventViewSet
 from sanan.core import views as core_views
 from sanan.places.api import PlaceViewSet
@@ -18,6 +18,7 @@ router.register("audit/events", AuditEventViewSet, basename="audit-event")
 api_v1 = [
     path("me/", MeApi.as_view(), name="me"),
     path("users/<int:pk>/reveal-phone/", UserPhoneRevealApi.as_view(), name="user-reveal-phone"),
+    path("users/<int:pk>/reset-link/", UserResetLinkApi.as_view(), name="user-reset-link"),
     path("auth/token/", TokenObtainApi.as_view(), name="token"),
     *router.urls,
     path("", include("sanan.registry.api_urls")),

@@ -5,18 +5,22 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sanan.accounts import twostep
 from sanan.accounts.permissions import permissions_for
+from sanan.accounts.reset import password_reset_link_issue
 from sanan.accounts.roles import Role
 from sanan.accounts.selectors import user_get_for, user_list
 from sanan.accounts.services import user_phone_reveal
+from sanan.accounts.signals import audit_auth_event
 from sanan.accounts.views import locked_out_body
-from sanan.core.errors import PermissionDenied
+from sanan.core.errors import DomainError, PermissionDenied
 
 
 class ScopeSerializer(serializers.Serializer):
@@ -90,11 +94,14 @@ class UserPhoneRevealApi(APIView):
 
 
 class TokenObtainApi(ObtainAuthToken):
-    """Exchange a mobile number or username and a password for an API token."""
+    """Exchange a mobile number or username and a password for an API token. An account with
+    two-step sign-in also sends ``otp``: the code from its authenticator app (or a recovery
+    code)."""
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
         try:
-            return super().post(request, *args, **kwargs)
+            serializer.is_valid(raise_exception=True)
         except ValidationError:
             # django-axes marks the wrapped Django request when the login is paused
             if getattr(request, "axes_locked_out", False) or getattr(
@@ -102,3 +109,39 @@ class TokenObtainApi(ObtainAuthToken):
             ):
                 return Response(locked_out_body(), status=429)
             raise
+        user = serializer.validated_data["user"]
+        second_factor = ""
+        if twostep.totp_enabled(user):
+            raw: Any = request.data
+            code = str(raw.get("otp", "") or "") if hasattr(raw, "get") else ""
+            device = twostep.verify_code(user=user, code=code) if code else None
+            if device is None:
+                raise DomainError(
+                    "auth.two_step_code",
+                    _("Send the code from your authenticator app as otp."),
+                    fields={"otp": [_("Required, and must be the current code.")]},
+                )
+            second_factor = twostep.method_of(device)
+        elif twostep.totp_required(user):
+            raise PermissionDenied(
+                "auth.two_step_setup",
+                _("Your role requires two-step sign-in: set it up on your account page first."),
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        data = {"channel": "api", **({"second_factor": second_factor} if second_factor else {})}
+        audit_auth_event(action="auth.token_issued", account=user, data=data)
+        return Response({"token": token.key})
+
+
+class ResetLinkOutputSerializer(serializers.Serializer):
+    link = serializers.CharField()
+
+
+class UserResetLinkApi(APIView):
+    """A one-time link to set a new password for someone who cannot sign in; for
+    administrators (``user.manage``), audited. Give it to the person directly."""
+
+    @extend_schema(request=None, responses=ResetLinkOutputSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        link = password_reset_link_issue(actor=request.user, pk=pk)
+        return Response(ResetLinkOutputSerializer({"link": link}).data)

@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "sanan.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from sanan.accounts import checks, signals  # noqa: F401  (checks register themselves)
+
+        signals.connect()

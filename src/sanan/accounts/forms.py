@@ -24,3 +24,22 @@ class LoginForm(AuthenticationForm):
         ),
         "inactive": _("This account is disabled. Please call the community office."),
     }
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric"}
+        ),
+        help_text=_("The six digits in your authenticator app, or one of your recovery codes."),
+    )
+
+
+class ResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address of your account"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )

@@ -11,6 +11,8 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from sanan.accounts.signals import LOGOUT_REASON_ATTR
+
 SESSION_KEY = "sanan_last_seen"
 TOUCH_EVERY_SECONDS = 60
 
@@ -25,6 +27,7 @@ class IdleTimeoutMiddleware:
             last = request.session.get(SESSION_KEY)
             limit = settings.SESSION_IDLE_TIMEOUT_MINUTES * 60
             if last is not None and now - int(last) > limit:
+                setattr(request, LOGOUT_REASON_ATTR, "idle")
                 logout(request)
                 messages.info(request, _("You were signed out after a period of inactivity."))
             elif last is None or now - int(last) >= TOUCH_EVERY_SECONDS:

@@ -1,0 +1,94 @@
+"""Sign-ins, failures, lockouts and sign-outs in the audit log (MLPS 2.0: security events with
+who, when, what and the outcome). The records name the account, never what was typed: no
+password, and no login text (a mobile number) when it names no account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from sanan.accounts.backends import find_account
+from sanan.audit.services import audit_record
+
+UNKNOWN_ACTOR = "unknown"
+
+# Why a session ended, when not by the button (``request.sanan_logout_reason``).
+LOGOUT_REASON_ATTR = "sanan_logout_reason"
+
+
+def _typed_login(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
+    login = (credentials or {}).get("username")
+    if not login and request is not None and request.method == "POST":
+        login = request.POST.get("username", "")
+    return str(login or "")[:150]
+
+
+def _channel(request: HttpRequest | None) -> str:
+    if request is None:
+        return "other"
+    return "api" if request.path.startswith("/api/") else "web"
+
+
+def audit_auth_event(
+    *, action: str, account: Any = None, actor: Any = None, data: dict[str, Any] | None = None
+) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=actor if actor is not None else (account or UNKNOWN_ACTOR),
+            action=action,
+            target=account,
+            data=data or {},
+        )
+
+
+@receiver(user_logged_in, dispatch_uid="sanan.accounts.audit_signed_in")
+def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    data = {"channel": _channel(request)}
+    method = getattr(request, "sanan_second_factor", "") if request is not None else ""
+    if method:
+        data["second_factor"] = method
+    audit_auth_event(action="auth.signed_in", account=user, data=data)
+
+
+@receiver(user_login_failed, dispatch_uid="sanan.accounts.audit_sign_in_failed")
+def _sign_in_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    login = _typed_login(request, credentials)
+    account = find_account(login) if login else None
+    audit_auth_event(
+        action="auth.sign_in_failed",
+        account=account,
+        actor=UNKNOWN_ACTOR,
+        data={"channel": _channel(request), "known_account": account is not None},
+    )
+
+
+@receiver(user_logged_out, dispatch_uid="sanan.accounts.audit_signed_out")
+def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if user is None:
+        return
+    reason = getattr(request, LOGOUT_REASON_ATTR, "") if request is not None else ""
+    audit_auth_event(action="auth.signed_out", account=user, data={"reason": reason or "button"})
+
+
+def _locked_out(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    credentials = getattr(request, "axes_credentials", None) if request is not None else None
+    login = _typed_login(request, credentials)
+    account = find_account(login) if login else None
+    audit_auth_event(
+        action="auth.locked_out",
+        account=account,
+        actor=UNKNOWN_ACTOR,
+        data={"channel": _channel(request), "known_account": account is not None},
+    )
+
+
+def connect() -> None:
+    from axes.signals import user_locked_out
+
+    user_locked_out.connect(_locked_out, dispatch_uid="sanan.accounts.audit_locked_out")
