@@ -206,8 +206,14 @@ class Suite:
         def walk(node: Any, path: list[str]) -> None:
             if isinstance(node, dict):
                 if "p95_ms" in node:
-                    self.add("dashboard", " / ".join(path), size, p50_ms=node.get("p50_ms"),
-                             p95_ms=node["p95_ms"], queries=node.get("queries"))  # fmt: skip
+                    limit = {"community": 300, "district": 1000}.get(path[0] if path else "")
+                    more = (
+                        {"target": f"p95 < {limit} ms", "ok": node["p95_ms"] < limit}
+                        if limit
+                        else {}
+                    )
+                    figures = {k: node.get(k) for k in ("p50_ms", "p95_ms", "queries")}
+                    self.add("dashboard", " / ".join(path), size, **figures, **more)
                     return
                 for key, value in node.items():
                     walk(value, [*path, str(key)])
