@@ -291,43 +291,60 @@ class Intake:
         port: int,
         *,
         threads: int,
-        during: Callable[[Callable[[], int]], None] = lambda acknowledged: None,
+        during: Callable[[Burst], None] = lambda burst: None,
         only: list[Submission] | None = None,
     ) -> list[Submission]:
         """Send the submissions (``only`` these, if given) from ``threads`` clients at once,
         each as fast as the server answers, and return what each client saw. A client stops
         when the server is gone (connection refused): what it had not sent stays unanswered.
-        ``during(acknowledged)`` runs alongside (it may kill the server, or take a backup) and
-        is given a function counting the acknowledged submissions so far."""
-        lock = threading.Lock()
+        ``during(burst)`` runs alongside (it may kill the server, or take a backup); it sees
+        the acknowledged submissions so far and may stop the clients."""
         todo = list(self.submissions if only is None else only)
-        queue = list(range(len(todo)))
-        seen_all = [Submission(s.key, s.body) for s in todo]
-        acked = [0]
+        burst = Burst(len(todo))
 
         def client() -> None:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    i = queue.pop(0)
+            while (i := burst.take()) is not None:
                 seen = self.send(port, todo[i], timeout=20)
-                with lock:
-                    seen_all[i] = seen
-                    acked[0] += seen.acknowledged
+                burst.record(i, seen)
                 if not seen.sent:
                     return
-
-        def count() -> int:
-            with lock:
-                return acked[0]
 
         workers = [threading.Thread(target=client) for _ in range(threads)]
         for w in workers:
             w.start()
         try:
-            during(count)
+            during(burst)
         finally:
             for w in workers:
                 w.join(timeout=120)
-        return seen_all
+        return [burst.seen.get(i) or Submission(s.key, s.body) for i, s in enumerate(todo)]
+
+
+class Burst:
+    """The clients' shared queue and what they have been told so far."""
+
+    def __init__(self, n: int) -> None:
+        self._lock = threading.Lock()
+        self._next = 0
+        self._n = n
+        self.seen: dict[int, Submission] = {}
+
+    def take(self) -> int | None:
+        with self._lock:
+            if self._next >= self._n:
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def record(self, i: int, seen: Submission) -> None:
+        with self._lock:
+            self.seen[i] = seen
+
+    def acknowledged(self) -> list[Submission]:
+        with self._lock:
+            return [s for s in self.seen.values() if s.acknowledged]
+
+    def stop(self) -> None:
+        """No new submissions; those being sent finish."""
+        with self._lock:
+            self._n = self._next

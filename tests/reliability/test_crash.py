@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.checks import consistency
-from tests.reliability.site import DemoSite, Engine, Intake, Server, free_port, new_site
+from tests.reliability.site import Burst, DemoSite, Engine, Intake, Server, free_port, new_site
 
 SUBMISSIONS = 90
 CLIENTS = 6
@@ -33,17 +33,19 @@ def crash_during_burst(tmp_path: Path, demo: DemoSite) -> None:
         server = Server(site, port)
         killed_at: list[int] = []
 
-        def pull_the_plug(acknowledged: Callable[[], int]) -> None:
+        def pull_the_plug(burst: Burst) -> None:
             """Once enough orders were acknowledged, at the moment the database holds more
             orders than clients were told of (one committed, its answer not yet received),
             or after a few seconds more in any case."""
             deadline = time.monotonic() + 60
-            while acknowledged() < KILL_AFTER and time.monotonic() < deadline:
+            while len(burst.acknowledged()) < KILL_AFTER and time.monotonic() < deadline:
                 time.sleep(0.005)
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and site.count(COUNT_SQL) <= acknowledged():
+            while time.monotonic() < deadline and site.count(COUNT_SQL) <= len(
+                burst.acknowledged()
+            ):
                 time.sleep(0.001)
-            killed_at.append(acknowledged())
+            killed_at.append(len(burst.acknowledged()))
             server.kill()
 
         try:
