@@ -74,7 +74,7 @@ def _stopped() -> Any:
 
 def test_every_figure_recomputed_from_the_api_matches(season: ind.Data, client: Any) -> None:
     """One season (it takes a while to build), every check on it: the summary, every row of
-    every breakdown, and the dashboard's rates panel."""
+    every breakdown, the dashboard's rates panel and headline, and each campaign's progress."""
     rows = [f for _o, f in ind.counted(season, FIRST, LAST)]
     assert len(rows) > 100
     summary = _api("kpis")
@@ -120,6 +120,35 @@ def test_every_figure_recomputed_from_the_api_matches(season: ind.Data, client: 
         ]
         if re.findall(r"\d+(?:\.\d+)?", text)[-3:] != expected:
             problems.append(f"dashboard {code}: shows {text.split()}, recomputed {expected}")
+
+    # Its headline counts the same orders: registered, finished, solved (docs/kpis.md).
+    judged = (ind.SOLVED, ind.PARTLY, ind.NOT_SOLVED)
+    for name, count in (
+        ("registered", len(rows)),
+        ("finished", sum(f.finished for f in rows)),
+        ("solved", sum(f.resolution == ind.SOLVED for f in rows)),
+    ):
+        shown = re.search(rf'data-testid="fig-{name}"><strong>([\d,]+)</strong>', html)
+        assert shown is not None, name
+        if int(shown.group(1).replace(",", "")) != count:
+            problems.append(f"dashboard {name}: shows {shown.group(1)}, recomputed {count}")
+
+    # Each campaign's progress (the API) counts its linked orders with the same words.
+    linked = ind.group(season, dt.date(2000, 1, 1), dt.date(2100, 1, 1), "campaign")
+    assert linked
+    for pk, orders in linked.items():
+        progress = _getter(_client("leader"))(f"/api/v1/campaigns/{pk}/")["progress"]
+        rated = [f for f in orders if f.resolution in judged]
+        solved = sum(f.resolution == ind.SOLVED for f in rated)
+        expected_progress = {
+            "finished": sum(f.finished for f in orders),
+            "solved": solved,
+            "rated": len(rated),
+            "resolution_percent": round(100 * solved / len(rated), 1) if rated else None,
+        }
+        got = {k: progress[k] for k in expected_progress}
+        if got != expected_progress:
+            problems.append(f"campaign {pk}: progress {got}, recomputed {expected_progress}")
     assert problems == []
 
 

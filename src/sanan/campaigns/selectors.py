@@ -24,16 +24,18 @@ from sanan.campaigns.models import (
     CampaignTask,
 )
 from sanan.core import clock
+from sanan.insights.selectors import counting_q, fact_sums
 from sanan.workorders.models import Category, WorkOrder, WorkOrderEvent
 from sanan.workorders.sla import local_zone
-from sanan.workorders.state import Action, Resolution, State
+from sanan.workorders.state import Action, State
 
-# An order is finished (办结) once handled: finished and awaiting its rating, rated, or
-# archived. It is solved when finished and not rated "partly" or "not solved".
+# "Finished", "solved" and the resolution rate are the figures' (``docs/kpis.md``), read from
+# the order facts of ``insights`` (brought up to date by the worker every minute): finished =
+# finished at least once; solved = a complaint whose latest call-back says solved; the
+# resolution rate = solved ÷ complaints with a call-back saying whether they were solved.
+# "Open" is about now: a linked order not in a finished state.
 FINISHED_STATES: tuple[str, ...] = (State.FINISHED, State.CALLBACK, State.ARCHIVED)
-UNSOLVED: tuple[str, ...] = (Resolution.PARTLY, Resolution.NOT_SOLVED)
-FINISHED_Q = Q(order__state__in=FINISHED_STATES)
-SOLVED_Q = FINISHED_Q & ~Q(order__resolution__in=UNSOLVED)
+SOLVED_Q = counting_q("solved", via="order__")
 
 
 def campaign_list(*, user: Any, state: str = "") -> QuerySet[Campaign]:
@@ -72,9 +74,10 @@ class Progress:
     finished: int
     solved: int
     open: int
+    rated: int  # complaints with a call-back saying whether they were solved
     target_solved: int
     target_resolution_percent: int | None
-    resolution_percent: float | None  # solved ÷ finished, None before anything finished
+    resolution_percent: float | None  # solved ÷ rated, None before any call-back said
     percent_of_target: float  # solved ÷ target, capped at 100
     days_total: int
     days_elapsed: int
@@ -103,6 +106,7 @@ class Progress:
             "finished": self.finished,
             "solved": self.solved,
             "open": self.open,
+            "rated": self.rated,
             "target_solved": self.target_solved,
             "target_resolution_percent": self.target_resolution_percent,
             "resolution_percent": self.resolution_percent,
@@ -130,8 +134,8 @@ def _days(campaign: Campaign, today: dt.date) -> tuple[int, int]:
 
 _ORDER_FIGURES = {
     "linked": Count("pk"),
-    "finished": Count("pk", filter=FINISHED_Q),
-    "solved": Count("pk", filter=SOLVED_Q),
+    "open": Count("pk", filter=~Q(order__state__in=FINISHED_STATES)),
+    **fact_sums(via="order__", counters=("finished", "solved", "rated_resolution")),
 }
 
 
@@ -146,21 +150,21 @@ def _task_figures(today: dt.date) -> dict[str, Count]:
 def _progress(
     campaign: Campaign, figures: dict[str, int], tasks: dict[str, int], today: dt.date
 ) -> Progress:
-    linked = figures.get("linked", 0)
-    finished = figures.get("finished", 0)
     solved = figures.get("solved", 0)
+    rated = figures.get("rated_resolution", 0)
     total, elapsed = _days(campaign, today)
     target = campaign.target_solved
     return Progress(
         campaign_id=campaign.pk,
         state=campaign.state,
-        linked=linked,
-        finished=finished,
+        linked=figures.get("linked", 0),
+        finished=figures.get("finished", 0),
         solved=solved,
-        open=linked - finished,
+        open=figures.get("open", 0),
+        rated=rated,
         target_solved=target,
         target_resolution_percent=campaign.target_resolution_percent,
-        resolution_percent=round(100 * solved / finished, 1) if finished else None,
+        resolution_percent=round(100 * solved / rated, 1) if rated else None,
         percent_of_target=round(min(100.0, 100 * solved / target), 1) if target else 0.0,
         days_total=total,
         days_elapsed=elapsed,
@@ -368,13 +372,13 @@ def closing_report(*, user: Any, campaign: Campaign) -> ClosingReport:
     orders the user may see, the tasks and the burndown."""
     progress = progress_of(campaign)
     rows = linked_links(campaign).values_list(
-        "order__category__path", "order__courtyard__name", "order__state", "order__resolution"
+        "order__category__path", "order__courtyard__name", "order__insight_fact__solved"
     )
     roots = _root_labels()
     by_cat: dict[str, list[int]] = {}
     by_court: dict[str, list[int]] = {}
-    for cat_path, courtyard, state, resolution in rows:
-        solved = state in FINISHED_STATES and resolution not in UNSOLVED
+    for cat_path, courtyard, solved_flag in rows:
+        solved = bool(solved_flag)
         for table, key in (
             (by_cat, roots.get(cat_path[: Category.steplen], "—")),
             (by_court, courtyard or "—"),
