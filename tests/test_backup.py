@@ -9,25 +9,25 @@ database (in memory on SQLite) is not used.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
 from django.conf import settings
 
 from sanan.core.backup import Progress, sqlite_restore, sqlite_snapshot
+from tests.reliability import site
 
-ENGINE = "postgresql" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "sqlite"
+ENGINE: site.Engine = (
+    "postgresql" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "sqlite"
+)
 EXT = {"sqlite": "sqlite3", "postgresql": "pgdump"}[ENGINE]
 OTHER_MAGIC = {"sqlite": b"PGDMP\x01\x0e\x00", "postgresql": b"SQLite format 3\x00"}[ENGINE]
 only_sqlite = pytest.mark.skipif(ENGINE != "sqlite", reason="the suite runs on PostgreSQL")
@@ -78,48 +78,12 @@ print(f"WROTE={n}")
 # --- A throwaway Sanan installation ------------------------------------------------------------
 
 
-def _pg_admin_url() -> Any:
-    return urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def _psql(sql: str) -> None:
-    url = _pg_admin_url()
-    env = {**os.environ, "PGPASSWORD": unquote(url.password or "")}
-    subprocess.run(
-        ["psql", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432),
-         "-U", unquote(url.username or "postgres"), "-d", "postgres", "-v", "ON_ERROR_STOP=1",
-         "-qc", sql],
-        env=env, check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-
-
 @dataclass
-class Site:
-    """One Sanan installation, driven through its CLI."""
-
-    var_dir: Path
-    env: dict[str, str]
-
-    @property
-    def database(self) -> Path:
-        return self.var_dir / "sanan.sqlite3"
-
-    def sanan(
-        self, *args: str, check: bool = True, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "sanan.cli", *args],
-            env=env or self.env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=300, check=False,
-        )  # fmt: skip
-        if check and proc.returncode != 0:
-            pytest.fail(f"sanan {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-        return proc
+class Site(site.Site):
+    """One Sanan installation (``tests/reliability/site.py``), with what these tests read."""
 
     def state(self) -> dict[str, Any]:
-        out = self.sanan("shell", "-c", STATE_CODE).stdout
-        line = next(line for line in out.splitlines() if line.startswith("STATE="))
-        return dict(json.loads(line.removeprefix("STATE=")))
+        return dict(self.shell_json(STATE_CODE, marker="STATE="))
 
     def backup(self, folder: Path) -> tuple[Path, dict[str, Any]]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -164,26 +128,16 @@ class Site:
 
 @contextmanager
 def new_site(var_dir: Path) -> Iterator[Site]:
-    env = {**os.environ, "SANAN_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "sanan.settings"}
-    env.pop("DATABASE_URL", None)
-    if ENGINE == "sqlite":
-        yield Site(var_dir=var_dir, env=env)
-        return
-    name = f"sanan_backup_test_{uuid.uuid4().hex[:10]}"
-    _psql(f'CREATE DATABASE "{name}"')
-    try:
-        env["DATABASE_URL"] = _pg_admin_url()._replace(path=f"/{name}").geturl()
-        yield Site(var_dir=var_dir, env=env)
-    finally:
-        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with site.new_site(var_dir, ENGINE) as base:
+        yield Site(var_dir=base.var_dir, env=base.env, engine=base.engine)
 
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The demo community, shared by the tests below; each one leaves it as it found it."""
-    with new_site(tmp_path_factory.mktemp("demo-site")) as site:
-        site.sanan("demo", "--orders", "0", "--no-registry")
-        yield site
+    with new_site(tmp_path_factory.mktemp("demo-site")) as demo:
+        demo.sanan("demo", "--orders", "0", "--no-registry")
+        yield demo
 
 
 # --- Round trip ---------------------------------------------------------------------------------
@@ -304,24 +258,8 @@ def test_database__backup__never_overwrites_a_file(demo_site: Site, tmp_path: Pa
 
 
 # --- Backup while the application writes --------------------------------------------------------
-
-
-def test_database__backup_while_writing__is_a_consistent_snapshot(tmp_path: Path) -> None:
-    with new_site(tmp_path / "live") as live, new_site(tmp_path / "other") as other:
-        live.sanan("migrate")
-        with live.writer(tmp_path) as stop_writer:
-            path, manifest = live.backup(tmp_path / "backups")
-            written = stop_writer()
-        assert 5 <= manifest["audit_last_seq"] <= written
-
-        # The snapshot restores on another installation and its chain verifies end to end.
-        proc = other.sanan("restore", "--yes", "--no-safety-backup", str(path))
-        assert "audit chain OK" in proc.stdout
-        # That installation has keys of its own, so the operator is warned about them.
-        assert "SANAN_PII_KEYS" in proc.stderr
-        state = other.state()
-        assert state["audit_last_seq"] == manifest["audit_last_seq"] + 1  # + "restored"
-        assert state["audit_rows"] == manifest["rows"]["audit_auditevent"] + 1
+# With orders written through the real intake, on both engines, and the snapshot restored
+# elsewhere: tests/reliability/test_backup_under_load.py. Here: SQLite's page-by-page copy.
 
 
 @only_sqlite
