@@ -192,10 +192,18 @@ class Suite:
             self.extra.append("dashboard: `bench/dashboard_bench.py` is not there; not measured.")
             return
         engine = "postgres" if self.args.engine == "postgres" else "sqlite"
-        _out, err = self.child([
-            sys.executable, str(script), "--sizes", str(size), "--engine", engine,
-            "--repeat", str(self.repeat(20)), "--build",
-        ])  # fmt: skip
+        _out, err = self.child(
+            [
+                sys.executable,
+                str(script),
+                "--sizes",
+                str(size),
+                "--engine",
+                engine,
+                "--repeat",
+                str(self.repeat(20)),
+            ]
+        )  # fmt: skip  (its populations are built by its own --build, which writes them)
         for res in self._json_lines(err):
             self._dashboard_rows(res, size)
 
