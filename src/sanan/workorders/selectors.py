@@ -285,9 +285,18 @@ def work_order_board(*, user: Any, now: dt.datetime | None = None) -> Board:
 
 
 def work_order_queue(*, user: Any, now: dt.datetime | None = None) -> list[Bucket]:
-    """The handler's queue: to sign, in progress, due soon, overdue, co-handling (one query)."""
+    """The handler's queue: to sign, in progress, due soon, overdue, co-handling (one query).
+
+    Every bucket is about open work (``OPEN_WORK``, among the board's states), so the count
+    reads the board's partial index and the order's own ``place_path``, as the board does: a
+    department's archive, however large, is never read."""
     now = now or clock.now()
-    return _count(WorkOrder.objects.visible_to(user), QUEUE_BUCKETS, user, now)
+    qs = (
+        WorkOrder.objects.filter(_BOARD_STATES_SQL)
+        .filter(board_scope_q(user))
+        .filter(state__in=sorted(OPEN_WORK))
+    )
+    return _count(qs, QUEUE_BUCKETS, user, now)
 
 
 def work_order_bucket_list(

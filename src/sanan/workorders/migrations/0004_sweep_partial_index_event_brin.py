@@ -1,7 +1,9 @@
 # Indexes only: the SLA sweep's partial index, and on PostgreSQL a BRIN index of the events'
 # time. Events are appended in time order and never changed, so a block range index of a few
 # pages answers "the events between two times" (Open311's updates, period scans) where a btree
-# would grow with every event. SQLite has no BRIN: there the operation does nothing.
+# would grow with every event. Ranges filled since the last VACUUM are summarised as they fill
+# (autosummarize): unsummarised ones would be read whole. SQLite has no BRIN: there the
+# operation does nothing.
 
 from django.conf import settings
 from django.db import migrations, models
@@ -14,7 +16,7 @@ def create_event_brin(apps, schema_editor):  # type: ignore[no-untyped-def]
         return
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS {EVENT_BRIN} ON workorders_workorderevent "
-        "USING brin (at) WITH (pages_per_range = 32)"
+        "USING brin (at) WITH (pages_per_range = 32, autosummarize = on)"
     )
 
 
