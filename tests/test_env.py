@@ -155,6 +155,14 @@ def test_database_from_url__postgres_conn_max_age__is_a_setting_not_a_driver_opt
     assert db["PORT"] == ""  # the driver's default port
 
 
+def test_database_from_url__pgbouncer__turns_server_side_cursors_off() -> None:
+    pooled = database_from_url("postgres://sanan@pgbouncer:6432/sanan?pgbouncer=1&conn_max_age=0")
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert "pgbouncer" not in pooled["OPTIONS"]
+    direct = database_from_url("postgres://sanan@db:5432/sanan")
+    assert direct["DISABLE_SERVER_SIDE_CURSORS"] is False
+
+
 def test_database_from_url__sqlite__is_tuned_for_a_server(tmp_path: Path) -> None:
     path = tmp_path / "data" / "sanan.sqlite3"
     db = database_from_url(f"sqlite:///{path}")

@@ -146,6 +146,9 @@ def database_from_url(url: str, *, sqlite_busy_timeout_s: int = 20) -> dict[str,
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": int(options.pop("conn_max_age", "60")),
             "CONN_HEALTH_CHECKS": True,
+            # Behind PgBouncer in transaction mode (?pgbouncer=1): no server-side cursors,
+            # which would outlive the transaction their server connection served.
+            "DISABLE_SERVER_SIDE_CURSORS": options.pop("pgbouncer", "0").lower() in _TRUE,
             "OPTIONS": options,
         }
     raise ImproperlyConfigured(
