@@ -1373,9 +1373,9 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
     """Steps 2 to 4: the columns, the check of every row, the import."""
+    job = _import_job(request, pk)  # someone else's job is not found, whatever one's role
     _require_import(request)
     user = request.user
-    job = _import_job(request, pk)
     context = _job_context(job)
     form: ImportMappingForm | None = None
     file_error = ""
@@ -1417,8 +1417,8 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 @registry_page
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar, polled by the page; once the job ends the page reloads itself."""
+    job = _import_job(request, pk)  # someone else's job is not found, whatever one's role
     _require_import(request)
-    job = _import_job(request, pk)
     response = render(request, "registry/_import_progress.html", _job_context(job))
     if job.finished:
         response["HX-Refresh"] = "true"
