@@ -1,7 +1,7 @@
 """Sanan scaled out on loopback, end to end: ``scripts/scale-out`` starts HAProxy on one
-address, two ``sanan serve`` instances (gunicorn, two processes each) and two ``sanan worker``
-processes on Redis, all on a PostgreSQL database of the test's own; the test talks HTTP to the
-one address only, as a phone or the hotline desk would.
+address, two ``sanan serve`` instances (gunicorn) and two ``sanan worker`` processes on Redis,
+all on a PostgreSQL database of the test's own; the test talks HTTP to the one address only,
+as a phone or the hotline desk would.
 
 Runs in the PostgreSQL run (the configured server gets a database of its own for the
 deployment, dropped afterwards); skipped on SQLite, where several servers cannot share the
@@ -145,7 +145,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     with (run_dir / "scale-out.out").open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, str(SCRIPT), "--port", str(port), "--run-dir", str(run_dir),
-             "--apps", "2", "--app-workers", "2", "--workers", "2"],
+             "--apps", "2", "--app-workers", "1", "--workers", "2"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
         )  # fmt: skip
     dep = Deployment(process, run_dir, port, {**server, "dbname": name})
@@ -224,9 +224,12 @@ def token_for(dep: Deployment, username: str) -> str:
 
 def seed(dep: Deployment) -> dict[str, int]:
     """The persona world (tests/personas.py) written through the services, in a process of
-    the deployment's own settings: a community, its courtyards and ten people."""
+    the deployment's own settings: a community, its courtyards and ten people (passwords
+    hashed at test cost; the servers check them as any Argon2 hash)."""
     code = (
         "import json, django; django.setup()\n"
+        "from django.conf import settings\n"
+        "settings.PASSWORD_HASHERS = ['tests.personas.FastArgon2PasswordHasher']\n"
         "from tests.personas import ensure_personas, World\n"
         "from sanan.workorders.models import Category\n"
         "ensure_personas(); w = World.load()\n"

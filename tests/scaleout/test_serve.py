@@ -1,0 +1,109 @@
+"""``sanan serve`` as an operator starts it: gunicorn with processes from the cores, static
+files under hashed names with gzip copies and a year's caching, and an access log that names
+nobody (no query string, no client address)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sanan.core.serving import default_workers, web_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_web_settings__defaults__processes_from_the_cores_with_jitter() -> None:
+    web = web_settings({})
+    assert web.workers == default_workers(len(os.sched_getaffinity(0)))
+    assert web.threads == 2
+    assert web.max_requests_jitter == web.max_requests // 10 > 0
+    assert web.access_log == "-"
+    assert web_settings({"SANAN_WEB_ACCESS_LOG": "off"}).access_log == ""
+
+
+def test_web_settings__bad_value__names_the_variable() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="SANAN_WEB_WORKERS"):
+        web_settings({"SANAN_WEB_WORKERS": "many"})
+
+
+def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+@pytest.mark.own_sqlite_file
+def test_serve__started_by_an_operator__static_cached_and_log_without_personal_data(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SANAN_", "PYTEST_"))},
+        "SANAN_VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "sanan.settings",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    log = tmp_path / "serve.log"
+    subprocess.run(  # the embedded database, as `make demo` would have it
+        [sys.executable, "-m", "sanan.cli", "migrate", "--noinput", "-v", "0"],
+        env=env, cwd=ROOT, check=True,
+    )  # fmt: skip
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "sanan.cli", "serve", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if _get(port, "/healthz").status == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        conn.request("GET", "/accounts/login/?next=/registry/residents/%3Fq%3D13900000001")
+        page = conn.getresponse().read().decode()
+        conn.close()
+        css = re.search(r"/static/sanan/sanan\.[0-9a-f]{12}\.css", page)
+        assert css, "the sign-in page links no hashed stylesheet"
+        sheet = _get(port, css[0], {"Accept-Encoding": "gzip"})
+        assert sheet.status == 200
+        assert sheet.getheader("Content-Encoding") == "gzip"
+        assert sheet.getheader("Cache-Control") == "max-age=315360000, public, immutable"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    text = log.read_text()
+    assert "2 process(es) × 2 thread(s)" in text
+    access = [line for line in text.splitlines() if '"/accounts/login/"' in line]
+    assert len(access) == 1, text
+    assert " 200 " in access[0]
+    assert "rid=" in access[0]
+    assert "13900000001" not in text
+    assert "next=" not in text
+    assert "127.0.0.1" not in access[0]  # and the client's address
+    assert "Shutting down: Master" in text
