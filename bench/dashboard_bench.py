@@ -55,13 +55,13 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _env(var_dir: Path, **extra: str) -> dict[str, str]:
+def _env(var_dir: Path, src: Path = ROOT / "src", **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
         SANAN_VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="sanan.settings",
         PYTHONPATH=os.pathsep.join(
-            [str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]
+            [str(src), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]
         ),
         **extra,
     )
@@ -111,7 +111,7 @@ def _target(args: argparse.Namespace, engine: str, size: int) -> tuple[Path, dic
 
 def run_size(args: argparse.Namespace, engine: str, size: int, *, build: bool) -> dict[str, Any]:
     var_dir, extra = _target(args, engine, size)
-    env = _env(var_dir, **extra)
+    env = _env(var_dir, Path(args.src), **extra)
     say(f"{engine} {size:,}: migrate …")
     subprocess.run([str(BIN / "sanan"), "migrate", "-v", "0"], env=env, check=True)  # noqa: S603
     cmd = [sys.executable, __file__, "--worker", "--orders", str(size), "--repeat",
@@ -143,10 +143,20 @@ def _build(size: int) -> dict[str, Any]:
     return result
 
 
+class _Counter:
+    """An execute wrapper that notes every statement a request runs."""
+
+    def __init__(self, statements: list[str]) -> None:
+        self.statements = statements
+
+    def __call__(self, execute: Any, sql: str, *rest: Any) -> Any:
+        self.statements.append(sql)
+        return execute(sql, *rest)
+
+
 def _measure(user_id: int, place_pk: int | None, repeat: int) -> dict[str, Any]:
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from insights_population import percentile
 
     from sanan.accounts.models import User
@@ -158,7 +168,8 @@ def _measure(user_id: int, place_pk: int | None, repeat: int) -> dict[str, Any]:
         params = {"period": "12m", **({"place": str(place_pk)} if place_pk else {})}
         response = client.get(url, params, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
-        with CaptureQueriesContext(connection) as ctx:
+        statements: list[str] = []
+        with connection.execute_wrapper(_Counter(statements)):
             client.get(url, params, headers=headers)
         times = []
         for _ in range(repeat):
@@ -166,7 +177,7 @@ def _measure(user_id: int, place_pk: int | None, repeat: int) -> dict[str, Any]:
             response = client.get(url, params, headers=headers)
             times.append((time.perf_counter() - t0) * 1000)
         out[name] = {
-            "queries": len(ctx.captured_queries),
+            "queries": len(statements),
             "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(percentile(times, 95), 1),
             "bytes": len(response.content),
@@ -222,8 +233,9 @@ def report(results: list[dict[str, Any]]) -> str:
                 p = m[page]
                 ok = "✅" if p["p95_ms"] < TARGETS[who] else "❌"
                 cells.append(f"{p['p50_ms']} / {p['p95_ms']} ms ({p['queries']}) {ok}")
+            engine = f"{r['engine']} {r['label']}".strip()
             lines.append(
-                f"| {r['engine']} | {r['orders']:,} ({r['events']:,}) | {who} | "
+                f"| {engine} | {r['orders']:,} ({r['events']:,}) | {who} | "
                 + " | ".join(cells)
                 + " |"
             )
@@ -253,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--data-dir", default="/work/bench-data/dashboard")
     parser.add_argument("--build", action="store_true", help="build the populations (kept)")
+    parser.add_argument(
+        "--src",
+        default=str(ROOT / "src"),
+        help="the code to measure (an export of an earlier commit, to compare)",
+    )
+    parser.add_argument("--label", default="", help="a name for the code measured")
     parser.add_argument("--update-docs", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--orders", type=int, default=0, help=argparse.SUPPRESS)
@@ -264,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     for engine in engines:
         for size in _sizes(args.sizes):
             result = run_size(args, engine, size, build=args.build)
+            result["label"] = args.label
             say(json.dumps(result))
             results.append(result)
     text = report(results)
