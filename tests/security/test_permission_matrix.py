@@ -22,7 +22,17 @@ from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
-from tests.security.matrix import ADMIN, API, INSIDERS, LOGIN, PUBLIC, SIGN_IN, SPEC, Rule
+from tests.security.matrix import (
+    ADMIN,
+    API,
+    COURT,
+    INSIDERS,
+    LOGIN,
+    PUBLIC,
+    SIGN_IN,
+    SPEC,
+    Rule,
+)
 from tests.security.routes import all_routes, url_of
 from tests.security.world import SecurityWorld
 
@@ -110,3 +120,33 @@ def test_route__outsiders__find_nothing_there(sec: SecurityWorld, route: str) ->
         assert status < 500, (who, method, url, status)
         missing = _request(sec, who, method, absent).status_code
         assert status == missing, f"{who} {method} {url}: {status}, but {missing} when absent"
+
+
+# What courtyard A keeps to itself: its residents' names (an elderly woman living alone, a
+# left-behind child), a hotline caller's question, what a commissioner noted on a home visit.
+# No list, search or figure shows them to an outsider. (王建国 of household A is the landlord
+# of a rental in courtyard B, so B's commissioner rightly sees his name there.)
+PRIVATE_TO_A = ("王秀英", "王小明", "问垃圾收运时间", "聊了聊老人的身体")
+
+
+def _lists() -> list[str]:
+    return sorted(
+        route
+        for route, rule in SPEC.items()
+        if not rule.post_only and not rule.outsiders and rule.anon != PUBLIC and rule.ok
+    )
+
+
+@pytest.mark.parametrize("route", _lists())
+def test_route__lists_and_figures__show_outsiders_nothing_of_courtyard_a(
+    sec: SecurityWorld, route: str
+) -> None:
+    url = url_of(route, sec.ids)
+    for who in COURT:
+        response = _request(sec, who, "get", url)
+        assert response.status_code < 500, (who, url, response.status_code)
+        body = response.content.decode("utf-8", "replace")
+        for text in PRIVATE_TO_A:
+            escaped = text.encode("unicode_escape").decode()
+            assert text not in body, (who, url, text)
+            assert escaped not in body, (who, url, text)
