@@ -299,9 +299,14 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
         )  # fmt: skip
         assert answer.status == 201, answer.body
         orders.append(answer.json()["id"])
-    by_app = {app: served(dep, app, "POST", "/api/v1/orders/") for app in ("app-1", "app-2")}
+
+    def orders_logged() -> dict[str, list[tuple[int, int]]]:
+        rows = {app: served(dep, app, "POST", "/api/v1/orders/") for app in ("app-1", "app-2")}
+        return rows if sum(len(r) for r in rows.values()) == 6 else {}
+
+    # (a server writes its access line just after the answer: wait for the last one)
+    by_app = _wait("six orders in the access logs", orders_logged, timeout=10)
     assert all(by_app.values()), f"every order went to one server: {by_app}"
-    assert sum(len(rows) for rows in by_app.values()) == 6
     assert len({pid for rows in by_app.values() for pid, _ in rows}) >= 2
 
     # The workers, woken through Redis, deliver the outbox: each order's "registered" notice
@@ -359,7 +364,7 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
 
     # Sign-in attempts from one address are counted in Redis by every server together:
     # exactly the limit passes, whichever processes answer.
-    if time.time() % 60 > 50:  # one counting window for the whole burst
+    if time.time() % 60 > 40:  # one counting window for the whole burst
         time.sleep(61 - time.time() % 60)
     statuses = [
         request(dep, "POST", "/api/v1/auth/token/", source="127.0.0.3",
@@ -367,8 +372,13 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
         for n in range(SIGN_IN_LIMIT + 4)
     ]  # fmt: skip
     assert statuses == [400] * SIGN_IN_LIMIT + [429] * 4
-    tried = {app: served(dep, app, "POST", "/api/v1/auth/token/") for app in ("app-1", "app-2")}
-    assert all(len(rows) >= 3 for rows in tried.values()), tried
+
+    def attempts_logged() -> dict[str, list[tuple[int, int]]]:
+        rows = {app: served(dep, app, "POST", "/api/v1/auth/token/") for app in ("app-1", "app-2")}
+        return rows if sum(len(r) for r in rows.values()) >= 3 + len(statuses) else {}
+
+    tried = _wait("the sign-in attempts in the access logs", attempts_logged, timeout=10)
+    assert all(len(rows) >= 3 for rows in tried.values()), tried  # both servers counted
 
     # An app server killed outright: the front routes around it at once, the script starts it
     # again, and it serves again.
@@ -382,11 +392,14 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
         body={"category": ids["street_light"], "place": ids["house_a"],
               "description": "B1号楼道灯坏了", "channel": "resident_form"},
     )  # fmt: skip
-    assert answer.status == 201, answer.body
+    # Created once, even if the killed server took it before dying (the retry replays it).
+    assert answer.status in (200, 201), answer.body
+    count = "SELECT count(*) FROM workorders_workorder WHERE idempotency_key = 'after-kill'"
+    assert dep.query(count) == [(1,)]
     _wait(
         "app-1 started again",
         lambda: dep.child("app-1")["restarts"] == 1 and dep.child("app-1")["pid"] != killed["pid"],
-        timeout=15,
+        timeout=20,
     )
     before = len(served(dep, "app-1", "GET", "/api/v1/orders/"))
 
@@ -394,7 +407,7 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
         assert request(dep, "GET", "/api/v1/orders/", token=resident).status == 200
         return len(served(dep, "app-1", "GET", "/api/v1/orders/")) > before
 
-    _wait("app-1 serving through the front again", app_1_serves_again, timeout=30, every=0.5)
+    _wait("app-1 serving through the front again", app_1_serves_again, timeout=60, every=0.5)
 
     # Stopping the script stops every process it started.
     group = dep.process.pid
