@@ -145,7 +145,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     with (run_dir / "scale-out.out").open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, str(SCRIPT), "--port", str(port), "--run-dir", str(run_dir),
-             "--apps", "2", "--app-workers", "1", "--workers", "2"],
+             "--apps", "2", "--app-workers", "1", "--workers", "2", "--start-timeout", "240"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
         )  # fmt: skip
     dep = Deployment(process, run_dir, port, {**server, "dbname": name})
@@ -153,7 +153,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         _wait(
             "the scale-out answering on its one address",
             lambda: _ready(dep),
-            timeout=150,
+            timeout=300,
         )
         yield dep
     finally:
@@ -314,7 +314,7 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
     _wait(
         "the resident's inbox holding a notice of each order",
         lambda: set(orders) <= {item["order_id"] for item in inbox(dep, resident)},
-        timeout=30,
+        timeout=60,
     )
 
     # The dispatcher sends the first order to the department; its handler is told.
@@ -328,7 +328,7 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
     dispatched = _wait(
         "the dispatch notice in the handler's inbox",
         lambda: [i for i in inbox(dep, handler) if i["order_id"] == first],
-        timeout=30,
+        timeout=60,
     )
 
     # The SLA sweep runs on a worker: the order's warning point passes (moved into the past,
@@ -343,13 +343,13 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
     build_queue(parse_queue_url(f"{REDIS}/{QUEUE_DB}", var_dir=dep.run_dir)).tick()
     level = "SELECT escalation_level FROM workorders_workorder WHERE id = %s"
     _wait("the sweep warning of the order", lambda: dep.query(level, (first,))[0][0] >= 1,
-          timeout=30)  # fmt: skip
+          timeout=60)  # fmt: skip
 
     def handler_told_again() -> list[dict[str, Any]]:
         items = [i for i in inbox(dep, handler) if i["order_id"] == first]  # newest first
         return items if len(items) > len(dispatched) else []
 
-    warned = _wait("the warning in the handler's inbox", handler_told_again, timeout=30)
+    warned = _wait("the warning in the handler's inbox", handler_told_again, timeout=60)
     assert warned[0]["template"] != dispatched[0]["template"]
     assert "sweep: " in dep.log("worker-1") + dep.log("worker-2")
 
@@ -399,7 +399,7 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
     _wait(
         "app-1 started again",
         lambda: dep.child("app-1")["restarts"] == 1 and dep.child("app-1")["pid"] != killed["pid"],
-        timeout=20,
+        timeout=40,
     )
     before = len(served(dep, "app-1", "GET", "/api/v1/orders/"))
 
@@ -407,7 +407,7 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
         assert request(dep, "GET", "/api/v1/orders/", token=resident).status == 200
         return len(served(dep, "app-1", "GET", "/api/v1/orders/")) > before
 
-    _wait("app-1 serving through the front again", app_1_serves_again, timeout=60, every=0.5)
+    _wait("app-1 serving through the front again", app_1_serves_again, timeout=90, every=0.5)
 
     # Stopping the script stops every process it started.
     group = dep.process.pid
