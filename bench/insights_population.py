@@ -316,6 +316,9 @@ def build_orders(target: int, say: Callable[[str], None], *, copies: bool = True
     if have >= target:
         return 0.0
     started = time.perf_counter()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:  # the indexes of a million orders, kept in memory
+            cur.execute("PRAGMA cache_size = -1500000")
     if have >= BASE and copies:
         while have < target:
             n = min(BASE, target - have)
