@@ -61,9 +61,10 @@ RESIDENTS_PER_ORDER = 3.2  # 3.2 million residents, 1 million orders
 def registry_shape(residents: int) -> str:
     """300 communities (10 sub-districts × 30), courtyards of 8 houses × 10 units, as many
     courtyards per community as keep about 3.7 residents a unit (the generator's own density);
-    a small test registry gets a small district."""
+    a small registry gets one courtyard of 2 houses × 5 units per community (the registry
+    bench's cases name sub-district 7's twentieth community, so the 300 stay)."""
     if residents < 50_000:
-        return "2,3,2,2,5"
+        return "10,30,1,2,5"
     courtyards = max(1, round(residents / 3.7 / (300 * 80)))
     return f"10,30,{courtyards},8,10"
 
