@@ -389,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="/work/bench-data/suite", help="kept populations")
     parser.add_argument("--out", default="", help="results file stem (.json and .md)")
     parser.add_argument("--no-lock", action="store_true", help="do not take /tmp/bench.lock")
+    parser.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        help="an earlier results file (.json) whose rows join this run's table (repeatable)",
+    )
     parser.add_argument("--update-docs", action="store_true", help=f"rewrite the table in {DOC}")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
@@ -409,6 +415,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     suite = Suite(args)
+    for earlier in args.merge:
+        before = json.loads(Path(earlier).read_text(encoding="utf-8"))
+        suite.rows += before["rows"]
+        suite.problems += before["problems"]
+        suite.extra += before["extra"]
+        suite.extra.append(
+            f"Rows from `{Path(earlier).name}` ({before['date']}, git "
+            f"{before['machine']['commit']}, load {before['load_before']} before, "
+            f"{before['load_after']} after) are merged in."
+        )
     suite.run(sizes, parts)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "engine": args.engine,
