@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from sanan.accounts import views as accounts_views
 from sanan.accounts.api import MeApi, TokenObtainApi, UserPhoneRevealApi, UserResetLinkApi
 from sanan.audit.api import AuditEventViewSet
 from sanan.core import views as core_views
@@ -57,6 +58,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # the admin site signs in through Sanan's sign-in page (two-step sign-in, lockout)
+    path("admin/login/", accounts_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
 ]
 

@@ -367,3 +367,33 @@ def test_password_reset__without_email__is_not_offered(world: World, settings: A
     settings.EMAIL_HOST = ""
     assert Client().get("/accounts/password-reset/").status_code == 404
     assert "Forgot your password?" not in Client().get(LOGIN, **EN).content.decode()
+
+
+def test_admin_site__signs_in_through_the_sign_in_page__two_step_included(
+    world: World, admin: User
+) -> None:
+    client = Client()
+    to_admin = client.get("/admin/", follow=True, **EN)
+    assert to_admin.redirect_chain[-1][0] == "/accounts/login/?next=/admin/"
+    client.force_login(admin)
+    _enrol(client, admin)
+    client.post("/accounts/logout/")
+    client = Client()
+    after_password = client.post(
+        LOGIN + "?next=/admin/", {"username": "p-admin", "password": PASSWORD}, **EN
+    )
+    assert after_password["Location"] == CODE
+    assert client.get("/admin/").status_code == 302  # not yet
+    device = TOTPDevice.objects.get(user=admin, confirmed=True)
+    with time_machine.travel(time.time() + 40, tick=False):
+        done = client.post(CODE, {"code": _code(device)}, **EN)
+    assert done["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_admin_site__signed_in_without_admin_rights__is_refused(
+    world: World, resident: User
+) -> None:
+    client = Client()
+    client.force_login(resident)
+    assert client.get("/admin/login/?next=/admin/").status_code == 403
