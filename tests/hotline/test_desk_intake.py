@@ -8,13 +8,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
 from sanan.accounts.models import User
+from sanan.core.errors import DomainError
 from sanan.hotline import services
 from sanan.hotline.models import CallRecord, KnowledgeEntry
 from sanan.workorders.models import WorkOrder
+from sanan.workorders.routing import routing_rule_create
 from tests.hotline.conftest import ID_NUMBER, PHONE, Desk
 from tests.hotline.test_pages import _post_call
 
@@ -170,3 +173,105 @@ def test_knowledge_base__numbers_in_questions_and_answers__masked(desk: Desk, we
         assert OTHER_PHONE not in html
         assert ID_NUMBER not in html
         assert not re.search(r"1[3-9]\d{9}", html)
+
+
+def test_desk__building__the_callers_own_first_and_the_order_placed_there(
+    desk: Desk, web_as: Web
+) -> None:
+    """Parity with the old call-taker's form: the building, not only the courtyard. The
+    caller's own building comes first in the list (one Arrow-down), marked as their home."""
+    client = web_as(desk.wo.dispatcher)
+    world = desk.wo.world
+    page = client.get("/hotline/").content.decode()
+    assert 'hx-get="' + reverse("hotline:houses") + '"' in page
+    assert 'data-testid="house-select"' in page
+    fragment = client.get(
+        reverse("hotline:houses"), {"place": world.courtyard_a.pk, "resident": desk.caller.pk}
+    ).content.decode()
+    options = re.findall(r'<option value="(\d*)"([^>]*)>', fragment)
+    assert options[0][0] == ""  # outdoors, not in a building: the default
+    assert options[1] == (str(world.house_a.pk), " data-home")
+    assert str(world.house_b.pk) not in fragment  # another courtyard's building
+    community = client.get(reverse("hotline:houses"), {"place": desk.wo.community.pk})
+    assert "disabled" in community.content.decode()
+
+    answer = _post_call(
+        client, desk, call_type="report", summary="楼道灯坏了", outcome="work_order",
+        category=desk.wo.street_light.pk, resident=desk.caller.pk, house=world.house_a.pk,
+    )  # fmt: skip
+    assert answer.status_code == 302  # type: ignore[attr-defined]
+    order = WorkOrder.objects.get(channel="hotline")
+    assert order.place == world.house_a
+    assert order.courtyard == world.courtyard_a
+
+
+def test_desk__building_of_another_courtyard__refused_nothing_saved(
+    desk: Desk, web_as: Web
+) -> None:
+    answer = _post_call(
+        web_as(desk.wo.dispatcher), desk, call_type="report", summary="楼道灯坏了",
+        outcome="work_order", category=desk.wo.street_light.pk, house=desk.wo.world.house_b.pk,
+    )  # fmt: skip
+    assert answer.status_code == 400  # type: ignore[attr-defined]
+    assert 'data-testid="error-house"' in answer.content.decode()  # type: ignore[attr-defined]
+    assert not WorkOrder.objects.exists()
+    assert not CallRecord.objects.exists()
+    with pytest.raises(DomainError) as refused:
+        services.call_record(
+            actor=desk.wo.dispatcher, call_type="report", summary="楼道灯坏了",
+            outcome="work_order", place=desk.wo.world.courtyard_a,
+            category=desk.wo.street_light, order_place=desk.wo.world.house_b,
+        )  # fmt: skip
+    assert refused.value.code == "call.house_elsewhere"
+
+
+def test_desk__dispatch_from_the_desk__suggested_organisation_then_the_next_call(
+    desk: Desk, web_as: Web
+) -> None:
+    """The order the call became is dispatched on the desk itself: the routing directory's
+    organisation is chosen already (Enter dispatches), then the desk is ready for the next
+    call. Another organisation needs a reason, as on the order's own form."""
+    routing_rule_create(
+        actor=desk.wo.admin,
+        place=desk.wo.community,
+        lead_organisation=desk.wo.housing,
+        backstop=True,  # a suggestion (a category's own rule would dispatch at intake)
+    )
+    client = web_as(desk.wo.dispatcher)
+    made = _post_call(
+        client, desk, call_type="report", summary="楼道灯坏了", outcome="work_order",
+        category=desk.wo.street_light.pk,
+    )  # fmt: skip
+    order = WorkOrder.objects.get(channel="hotline")
+    assert order.suggested_organisation == desk.wo.housing
+    page = client.get(made.url).content.decode()  # type: ignore[attr-defined]
+    form = re.search(r'<form[^>]*data-testid="desk-dispatch".*?</form>', page, re.S)
+    assert form is not None
+    assert re.search(rf'<option value="{desk.wo.housing.pk}" selected>', form[0])
+    assert re.search(r'data-testid="dispatch-last-order" autofocus', form[0])
+    url = reverse("hotline:dispatch", args=[order.pk])
+
+    other = client.post(url, {"lead_organisation": desk.wo.urban.pk, "version": order.version})
+    assert other.url == reverse("hotline:desk") + f"?order={order.pk}"  # type: ignore[attr-defined]
+    refused = client.get(other.url).content.decode()  # type: ignore[attr-defined]
+    message = re.search(r'<li class="msg msg-error">(.*?)</li>', refused)
+    assert message is not None
+    assert desk.wo.housing.name in message[1]  # "the directory suggests …: say why"
+    assert 'data-testid="desk-dispatch"' in refused  # still one Enter away
+    assert desk.wo.reload(order).state == "registered"
+    assert (
+        web_as(desk.wo.resident).post(url, {"lead_organisation": desk.wo.housing.pk}).status_code
+        == 404
+    )
+
+    done = client.post(url, {"lead_organisation": desk.wo.housing.pk, "version": order.version})
+    assert done.url == reverse("hotline:desk")  # type: ignore[attr-defined]
+    order = desk.wo.reload(order)
+    assert order.state == "dispatched"
+    assert order.lead_organisation == desk.wo.housing
+    following = client.get(done.url).content.decode()  # type: ignore[attr-defined]
+    assert f"{order.reference}" in following
+    assert 'data-testid="desk-dispatch"' not in following
+    again = client.post(url, {"lead_organisation": desk.wo.housing.pk, "version": order.version})
+    assert again.status_code == 302  # type: ignore[attr-defined]
+    assert desk.wo.reload(order).state == "dispatched"  # a second press changes nothing

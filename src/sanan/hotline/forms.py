@@ -51,6 +51,9 @@ class CallForm(DomainErrorForm):
         label=_("Kind of problem"), queryset=None, required=False
     )
     place: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Courtyard"), queryset=None)
+    house: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Building (if it is in one)"), queryset=None, required=False
+    )
     resident = forms.IntegerField(required=False, widget=forms.HiddenInput)
     knowledge = forms.IntegerField(required=False, widget=forms.HiddenInput)
     started_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
@@ -63,13 +66,14 @@ class CallForm(DomainErrorForm):
     outcome = forms.ChoiceField(choices=Outcome.choices, required=False)
     duplicate_of = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, categories: Any, places: Any, **kwargs: Any):
+    def __init__(self, *args: Any, categories: Any, places: Any, houses: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         fields: Any = self.fields
         fields["category"].queryset = categories
         fields["category"].empty_label = _("— choose when a work order is needed —")
         fields["place"].queryset = places
         fields["place"].empty_label = None
+        fields["house"].queryset = houses
 
 
 class KnowledgeForm(DomainErrorForm):

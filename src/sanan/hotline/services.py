@@ -209,6 +209,12 @@ def call_record(
     courtyard = courtyard_of(place)
     if order_place is not None:
         _require(actor, TAKE, order_place)
+        if courtyard is None or not order_place.path.startswith(courtyard.path):
+            raise DomainError(
+                "call.house_elsewhere",
+                _("That building is not in the chosen courtyard."),
+                fields={"house": [_("Choose a building of the courtyard, or none.")]},
+            )
     caller = CallerPhone.of(phone)
     key = (idempotency_key or "").strip()[:64]
     if key and (found := CallRecord.objects.filter(code=key, taker=actor).first()) is not None:

@@ -3,7 +3,15 @@ the knowledge base and the statistics (the hotline trend).
 
 The desk is one screen for a call-taker with a headset: the caller's number recognises the
 resident (HTMX, a POST so the number stays out of URLs), the knowledge base is searched beside
-the summary, and one key ends the call — answered, work order, call-back or noted.
+the summary, and one key ends the call — answered, work order, call-back or noted. The order
+the call became is dispatched on the desk itself (the routing directory's organisation chosen
+already), so the desk is ready for the next call.
+
+The place is the courtyard and, for an order, the building (the caller's own listed first), as
+on the old call-taker's form. That form's map point and photos are not on the desk: a caller on
+the phone can give neither (no coordinates, no pictures); the courtyard and the building place
+the order on the map, and photos are added to the order afterwards as a note with a photo
+(``work_order_attach``: the reporter, the desk, the handling organisations).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sanan.accounts.permissions import permissions_for
 from sanan.core import clock
@@ -32,7 +40,7 @@ from sanan.core.errors import DomainError, NotFound, PermissionDenied
 from sanan.hotline import selectors, services
 from sanan.hotline.forms import CallForm, KnowledgeForm
 from sanan.hotline.models import MANAGE_KNOWLEDGE, TAKE, VIEW, CallType
-from sanan.places.models import Place
+from sanan.places.models import Place, PlaceKind
 from sanan.registry.models import Resident
 from sanan.workorders.callers import caller_lookup
 from sanan.workorders.catalogue import questions_for
@@ -40,8 +48,9 @@ from sanan.workorders.duplicates import work_order_duplicates
 from sanan.workorders.forms import AnswersForm
 from sanan.workorders.models import Category, WorkOrder
 from sanan.workorders.selectors import category_list, work_order_get_for
-from sanan.workorders.services import work_order_merge
+from sanan.workorders.services import work_order_dispatch, work_order_merge
 from sanan.workorders.state import State
+from sanan.workorders.views import organisations_for
 
 # Alt+<key> (Option on a Mac), as on the work-order call-taker's form: typing, Chinese through
 # an input method included, never produces them. A target that is a button is pressed.
@@ -53,6 +62,7 @@ SHORTCUTS = [
     {"key": "4", "target": "kb-q", "label": gettext_lazy("Search the knowledge base")},
     {"key": "5", "target": "id_category", "label": gettext_lazy("Kind of problem")},
     {"key": "6", "target": "id_place", "label": gettext_lazy("Courtyard")},
+    {"key": "8", "target": "id_house", "label": gettext_lazy("Building")},
     {"key": "U", "target": "triage-use", "label": gettext_lazy("Use the suggested category")},
     {
         "key": "A",
@@ -103,11 +113,39 @@ def _knowledge_context(user: Any, text: str, chosen: int | None = None) -> dict[
     return {"kb_q": text, "kb_hits": hits, "kb_chosen": chosen}
 
 
+def _houses(user: Any, place_pk: int | None) -> QuerySet[Place]:
+    """The buildings of the chosen courtyard (none when a community is chosen)."""
+    courtyard = (
+        _places(user).filter(pk=place_pk or 0, kind=PlaceKind.COURTYARD).only("path").first()
+    )
+    if courtyard is None:
+        return Place.objects.none()
+    return Place.objects.filter(kind=PlaceKind.HOUSE, path__startswith=courtyard.path).order_by(
+        "path"
+    )
+
+
+def _houses_context(
+    user: Any, place_pk: int | None, resident_pk: int | None, chosen: int | None = None
+) -> dict[str, Any]:
+    """The building choice: the caller's own building first (one Arrow-down away), marked."""
+    houses = list(_houses(user, place_pk))
+    resident = _resident(user, resident_pk)
+    home = None
+    if resident is not None:
+        home = next((h for h in houses if resident.place.path.startswith(h.path)), None)
+    if home is not None:
+        houses = [home, *(h for h in houses if h.pk != home.pk)]
+    return {"houses": houses, "home_house": home, "house_chosen": chosen}
+
+
 def _call_form(request: HttpRequest, data: Any = None, **initial: Any) -> CallForm:
+    place = (data or {}).get("place") or initial.get("place")
     return CallForm(
         data,
         categories=category_list().filter(depth__lte=2).order_by("path"),
         places=_places(request.user),
+        houses=_houses(request.user, _int(place)),
         initial=initial,
     )
 
@@ -211,6 +249,7 @@ def desk(request: HttpRequest) -> HttpResponse:
                     started_at=started,
                     duration_seconds=int((now - started).total_seconds()),
                     callback_due_at=d.get("callback_due_at"),
+                    order_place=d.get("house"),
                     idempotency_key=d.get("idempotency_key", ""),
                     contact_name=d.get("contact_name", ""),
                     answers=answers.answers if to_order else None,
@@ -254,6 +293,9 @@ def desk(request: HttpRequest) -> HttpResponse:
         place = _places(user).filter(pk=_int(data.get("place")) or 0).first()
         context |= _duplicates_context(user, place, category, str(data.get("summary", "")))
         context |= {"resident_chosen": _int(data.get("resident")), "answers_form": answers}
+        context |= _houses_context(
+            user, _int(data.get("place")), _int(data.get("resident")), _int(data.get("house"))
+        )
     else:
         tops = selectors.desk_places(user=user)[0]
         form = _call_form(
@@ -267,6 +309,7 @@ def desk(request: HttpRequest) -> HttpResponse:
         context |= {"caller": None, "caller_error": "", "duplicates": [], "channel": "hotline"}
         context |= _knowledge_context(user, "")
         context |= {"answers_form": _answers_form(None, None)}
+        context |= _houses_context(user, tops[0].pk if tops else None, None)
         context |= _last_order(user, _int(request.GET.get("order")))
     context |= {
         "form": form,
@@ -291,7 +334,58 @@ def _last_order(user: Any, pk: int | None) -> dict[str, Any]:
     waiting = order.state == State.REGISTERED and permissions_for(user).can(
         "work_order.dispatch", order
     )
-    return {"last_order": order, "last_order_to_dispatch": waiting}
+    context: dict[str, Any] = {"last_order": order, "last_order_to_dispatch": waiting}
+    if waiting:
+        context["dispatch_organisations"] = list(organisations_for([order.place.path]))
+    return context
+
+
+@login_required
+@require_POST
+def desk_dispatch(request: HttpRequest, pk: int) -> HttpResponse:
+    """Dispatch the order the call became, from the desk: the organisation the routing
+    directory suggests is chosen already, so Enter dispatches; then the desk for the next call.
+    A refusal (another organisation without a reason, someone else dispatched it first) comes
+    back on the desk with its message."""
+    _require(request.user, TAKE)
+    order = work_order_get_for(user=request.user, pk=pk)
+    back = reverse("hotline:desk") + f"?order={order.pk}"
+    organisation = (
+        organisations_for([order.place.path])
+        .filter(pk=_int(request.POST.get("lead_organisation")) or 0)
+        .first()
+    )
+    if organisation is None:
+        messages.error(request, _("Choose the organisation that takes the order."))
+        return redirect(back)
+    try:
+        work_order_dispatch(
+            actor=request.user,
+            order=order,
+            lead_organisation=organisation,
+            reason=str(request.POST.get("reason", ""))[:500],
+            expected_version=_int(request.POST.get("version")),
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+        return redirect(back)
+    messages.success(
+        request,
+        _("%(ref)s dispatched to %(org)s. Alt+1 starts the next call.")
+        % {"ref": order.reference, "org": organisation.name},
+    )
+    return redirect("hotline:desk")
+
+
+@login_required
+@require_GET
+def desk_houses(request: HttpRequest) -> HttpResponse:
+    """The building choice of the chosen courtyard, the caller's own building first (HTMX)."""
+    _require(request.user, TAKE)
+    context = _houses_context(
+        request.user, _int(request.GET.get("place")), _int(request.GET.get("resident"))
+    )
+    return render(request, "hotline/_houses.html", context)
 
 
 @login_required

@@ -1,10 +1,20 @@
 // Keyboard shortcuts of the hotline desk, as on the call-taker's order form: Alt+<key> (Option
 // on a Mac) moves to a part of the desk or presses an end-of-call button. Keys pressed while an
 // input method is composing (Chinese pinyin, wubi…) are never taken: the IME gets them.
-// Choosing a recognised resident moves the courtyard to theirs; the call's start is the first
-// key typed for it.
+// Choosing a recognised resident moves the courtyard to theirs and puts their building first in
+// the building list; the call's start is the first key typed for it.
 (function () {
   "use strict";
+  // Dispatching the order the last call became: Enter on the organisation list dispatches.
+  var dispatch = document.getElementById("hl-dispatch");
+  if (dispatch) {
+    dispatch.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Enter" || ev.isComposing || ev.target.tagName !== "SELECT") return;
+      ev.preventDefault();
+      if (dispatch.requestSubmit) dispatch.requestSubmit(); else dispatch.submit();
+    });
+  }
+
   var data = document.getElementById("hl-shortcuts");
   if (!data) return;
   var keys = JSON.parse(data.textContent);
@@ -78,10 +88,30 @@
     else if (hits.length === 1) { hits[0].checked = true; chosenAnswer = hits[0].value; }
   });
 
+  // The building list follows (the caller's own building first): a change event on the
+  // courtyard, as if chosen by hand, also refreshes the routing suggestion and the repeats.
+  var lastResident = null;
+  // A call that gets a kind of problem is a report: the kind of call follows, on screen, unless
+  // the call-taker chose it themselves (a complaint stays a complaint).
+  var callType = document.getElementById("id_call_type");
+  var typeChosen = false;
+  form.addEventListener("change", function (ev) {
+    if (ev.target === callType && ev.isTrusted) typeChosen = true;
+    if (ev.target.id === "id_category" && ev.target.value && callType && !typeChosen &&
+        callType.value === "consultation") {
+      callType.value = "report";
+    }
+  });
+
   function useResident(radio) {
     var place = radio && radio.getAttribute("data-place");
     var select = document.getElementById("id_place");
     if (place && select) select.value = place;
+    var who = radio ? radio.value : "";
+    if (select && who !== lastResident) {
+      lastResident = who;
+      select.dispatchEvent(new Event("change", {bubbles: true}));
+    }
   }
   form.addEventListener("change", function (ev) {
     if (ev.target.name === "resident") useResident(ev.target);
