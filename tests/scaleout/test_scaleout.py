@@ -364,18 +364,24 @@ def test_scale_out__one_address_several_servers_workers_on_redis__orders_served_
 
     # Sign-in attempts from one address are counted in Redis by every server together:
     # exactly the limit passes, whichever processes answer.
-    if time.time() % 60 > 40:  # one counting window for the whole burst
-        time.sleep(61 - time.time() % 60)
-    statuses = [
-        request(dep, "POST", "/api/v1/auth/token/", source="127.0.0.3",
-                body={"username": f"nobody-{n}", "password": "wrong"}).status
-        for n in range(SIGN_IN_LIMIT + 4)
-    ]  # fmt: skip
+    sent = 0
+    for source in ("127.0.0.3", "127.0.0.4"):  # the second only if a minute ended mid-burst
+        if time.time() % 60 > 40:  # one counting window for the whole burst
+            time.sleep(61 - time.time() % 60)
+        window = int(time.time() // 60)
+        statuses = [
+            request(dep, "POST", "/api/v1/auth/token/", source=source,
+                    body={"username": f"nobody-{n}", "password": "wrong"}).status
+            for n in range(SIGN_IN_LIMIT + 4)
+        ]  # fmt: skip
+        sent += len(statuses)
+        if int(time.time() // 60) == window:
+            break
     assert statuses == [400] * SIGN_IN_LIMIT + [429] * 4
 
     def attempts_logged() -> dict[str, list[tuple[int, int]]]:
         rows = {app: served(dep, app, "POST", "/api/v1/auth/token/") for app in ("app-1", "app-2")}
-        return rows if sum(len(r) for r in rows.values()) >= 3 + len(statuses) else {}
+        return rows if sum(len(r) for r in rows.values()) >= 3 + sent else {}
 
     tried = _wait("the sign-in attempts in the access logs", attempts_logged, timeout=10)
     assert all(len(rows) >= 3 for rows in tried.values()), tried  # both servers counted
