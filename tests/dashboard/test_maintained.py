@@ -90,3 +90,19 @@ def test_dashboard__now__counted_through_the_open_orders_index(
         assert _uses_board_index(sql, params), sql
     figures = sel.headline(scope=scope, period=periods.rolling())
     assert (figures.open, figures.overdue, figures.supervised) == (3, 1, 1)
+
+
+def test_dashboard__courtyard_in_focus__its_neighbours_numbers_open_their_orders(
+    season: Season, wo: OrderWorld, web_as: Callable[[User], Client]
+) -> None:
+    client = web_as(wo.fresh(wo.leader))
+    a, b = wo.world.courtyard_a, wo.world.courtyard_b
+    html = client.get(f"/dashboard/?place={a.pk}").content.decode()
+    row = re.search(rf'<tr data-testid="row-{b.code}".*?</tr>', html, re.S)
+    assert row is not None
+    links = re.findall(r'<a href="([^"]*)">(?:⚠ )?(\d+)</a>', row.group(0))
+    assert len(links) == 4
+    assert int(links[2][1]) == 2  # B: the overdue order of October, the unrated of November
+    for href, number in links:
+        listed = client.get(href.replace("&amp;", "&"))
+        assert listed.context["page"].paginator.count == int(number), href

@@ -308,8 +308,10 @@ def place_breakdown(
     start, end = period.first_day, _last_month(period)
     if scope.map_place is not None:
         paths = _map_paths(scope)
+        # The rows' links name the place on the map (with a courtyard in focus, its
+        # neighbours on the map lie outside the focus).
         by_path = insights.figures_by_place(
-            paths=paths, start=start, end=end, level="courtyard", place_id=place_id
+            paths=paths, start=start, end=end, level="courtyard", place_id=scope.map_place.pk
         )
         now_rows: Any = open_orders(paths).values("courtyard_id").annotate(**_now_counts(now))
         by_id: dict[int | None, dict[str, Any]] = {r["courtyard_id"]: r for r in now_rows}
