@@ -272,6 +272,8 @@ def test_desk__dispatch_from_the_desk__suggested_organisation_then_the_next_call
     following = client.get(done.url).content.decode()  # type: ignore[attr-defined]
     assert f"{order.reference}" in following
     assert 'data-testid="desk-dispatch"' not in following
+    assert re.search(r'<input type="text" name="phone"[^>]*autofocus', following)
+    assert not re.search(r'name="phone"[^>]*autofocus', page)  # the dispatch button had it
     again = client.post(url, {"lead_organisation": desk.wo.housing.pk, "version": order.version})
     assert again.status_code == 302  # type: ignore[attr-defined]
     assert desk.wo.reload(order).state == "dispatched"  # a second press changes nothing

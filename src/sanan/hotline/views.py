@@ -311,6 +311,8 @@ def desk(request: HttpRequest) -> HttpResponse:
         context |= {"answers_form": _answers_form(None, None)}
         context |= _houses_context(user, tops[0].pk if tops else None, None)
         context |= _last_order(user, _int(request.GET.get("order")))
+    if request.method == "GET" and not context.get("last_order_to_dispatch"):
+        form.fields["phone"].widget.attrs["autofocus"] = True  # the phone rings: type the number
     context |= {
         "form": form,
         "shortcuts": SHORTCUTS,
