@@ -11,7 +11,7 @@ import pytest
 from tests.reliability.site import DemoSite, Engine, demo_site
 from tests.workorders.conftest import _fresh_calendar, clock, wo
 
-__all__ = ["_fresh_calendar", "clock", "demo_site_of", "wo"]
+__all__ = ["_fresh_calendar", "clock", "demo_postgresql", "demo_site_of", "demo_sqlite", "wo"]
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +30,13 @@ def demo_site_of(
             return built[engine]
 
         yield get
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(demo_site_of: Callable[[Engine], DemoSite]) -> DemoSite:
+    return demo_site_of("sqlite")
+
+
+@pytest.fixture(scope="session")
+def demo_postgresql(demo_site_of: Callable[[Engine], DemoSite]) -> DemoSite:
+    return demo_site_of("postgresql")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from tests.reliability.checks import consistency
 from tests.reliability.site import (
     Burst,
     DemoSite,
-    Engine,
     Intake,
     Submission,
     free_port,
@@ -104,9 +102,9 @@ def backup_under_load(tmp_path: Path, demo: DemoSite) -> None:
 
 @pytest.mark.own_sqlite_file
 def test_database__backup_during_an_intake_burst_on_sqlite__restores_and_verifies(
-    tmp_path: Path, demo_site_of: Callable[[Engine], DemoSite]
+    tmp_path: Path, demo_sqlite: DemoSite
 ) -> None:
-    backup_under_load(tmp_path, demo_site_of("sqlite"))
+    backup_under_load(tmp_path, demo_sqlite)
 
 
 @pytest.mark.skipif(
@@ -114,6 +112,6 @@ def test_database__backup_during_an_intake_burst_on_sqlite__restores_and_verifie
     reason="PostgreSQL only (run with DATABASE_URL=postgres://...)",
 )
 def test_database__backup_during_an_intake_burst_on_postgresql__restores_and_verifies(
-    tmp_path: Path, demo_site_of: Callable[[Engine], DemoSite]
+    tmp_path: Path, demo_postgresql: DemoSite
 ) -> None:
-    backup_under_load(tmp_path, demo_site_of("postgresql"))
+    backup_under_load(tmp_path, demo_postgresql)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.checks import consistency
-from tests.reliability.site import Burst, DemoSite, Engine, Intake, Server, free_port, new_site
+from tests.reliability.site import Burst, DemoSite, Intake, Server, free_port, new_site
 
 SUBMISSIONS = 90
 CLIENTS = 6
@@ -100,9 +99,9 @@ def crash_during_burst(tmp_path: Path, demo: DemoSite) -> None:
 
 @pytest.mark.own_sqlite_file
 def test_intake__server_killed_during_a_burst_on_sqlite__nothing_lost_nothing_doubled(
-    tmp_path: Path, demo_site_of: Callable[[Engine], DemoSite]
+    tmp_path: Path, demo_sqlite: DemoSite
 ) -> None:
-    crash_during_burst(tmp_path, demo_site_of("sqlite"))
+    crash_during_burst(tmp_path, demo_sqlite)
 
 
 @pytest.mark.skipif(
@@ -110,6 +109,6 @@ def test_intake__server_killed_during_a_burst_on_sqlite__nothing_lost_nothing_do
     reason="PostgreSQL only (run with DATABASE_URL=postgres://...)",
 )
 def test_intake__server_killed_during_a_burst_on_postgresql__nothing_lost_nothing_doubled(
-    tmp_path: Path, demo_site_of: Callable[[Engine], DemoSite]
+    tmp_path: Path, demo_postgresql: DemoSite
 ) -> None:
-    crash_during_burst(tmp_path, demo_site_of("postgresql"))
+    crash_during_burst(tmp_path, demo_postgresql)
