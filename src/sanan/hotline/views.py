@@ -249,7 +249,7 @@ def desk(request: HttpRequest) -> HttpResponse:
                     started_at=started,
                     duration_seconds=int((now - started).total_seconds()),
                     callback_due_at=d.get("callback_due_at"),
-                    order_place=d.get("house"),
+                    order_place=d.get("house") if to_order else None,
                     idempotency_key=d.get("idempotency_key", ""),
                     contact_name=d.get("contact_name", ""),
                     answers=answers.answers if to_order else None,
