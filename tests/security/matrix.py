@@ -175,6 +175,7 @@ SPEC: dict[str, Rule] = {
     "hotline/": _r(frozenset({D, A})),
     "hotline/caller/": post(()),
     "hotline/houses/": _r(frozenset({D, A})),
+    "hotline/orders/<int:pk>/dispatch/": post(COURT),
     "hotline/answers/": _r(DESK),
     "hotline/repeats/": post(()),
     "hotline/callbacks/": _r(DESK),

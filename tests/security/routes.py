@@ -61,6 +61,7 @@ _OBJECT_OF: list[tuple[str, dict[str, str]]] = [
     ("org/butlers/", {"pk": "butler"}),
     ("hotline/calls/", {"pk": "call"}),
     ("hotline/knowledge/", {"pk": "knowledge"}),
+    ("hotline/orders/", {"pk": "order"}),
     ("campaigns/tasks/", {"pk": "campaign_task"}),
     ("campaigns/", {"pk": "campaign"}),
     ("dual/tasks/", {"pk": "dual_task"}),

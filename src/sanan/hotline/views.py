@@ -350,7 +350,10 @@ def desk_dispatch(request: HttpRequest, pk: int) -> HttpResponse:
     A refusal (another organisation without a reason, someone else dispatched it first) comes
     back on the desk with its message."""
     _require(request.user, TAKE)
-    order = work_order_get_for(user=request.user, pk=pk)
+    try:
+        order = work_order_get_for(user=request.user, pk=pk)
+    except NotFound:  # another community's order, or none: a page, not a server error
+        raise Http404 from None
     back = reverse("hotline:desk") + f"?order={order.pk}"
     organisation = (
         organisations_for([order.place.path])
