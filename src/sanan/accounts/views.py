@@ -22,6 +22,7 @@ from django_otp import login as otp_login
 from sanan.accounts import reset, twostep
 from sanan.accounts.forms import CodeForm, LoginForm, ResetRequestForm
 from sanan.accounts.models import User
+from sanan.accounts.signals import audit_signed_in
 from sanan.core.api import error_body
 from sanan.core.errors import DomainError
 from sanan.core.middleware import client_ip
@@ -41,9 +42,9 @@ def _pending_user(request: HttpRequest) -> User | None:
 
 def _finish_sign_in(request: HttpRequest, user: User, device: Any) -> HttpResponse:
     pending = request.session.pop(PENDING, {})
-    request.sanan_second_factor = twostep.method_of(device)  # type: ignore[attr-defined]
     auth_login(request, user, backend=pending.get("backend"))
     otp_login(request, device)
+    audit_signed_in(request, user, second_factor=twostep.method_of(device))
     return HttpResponseRedirect(pending.get("next") or reverse(settings.LOGIN_REDIRECT_URL))
 
 
@@ -56,7 +57,9 @@ class LoginView(auth_views.LoginView):
         user = form.get_user()
         enrolled = twostep.totp_enabled(user)
         if not enrolled and not twostep.totp_required(user):
-            return super().form_valid(form)
+            response = super().form_valid(form)
+            audit_signed_in(self.request, user)
+            return response
         self.request.session.cycle_key()
         self.request.session[PENDING] = {
             "user": user.pk,
