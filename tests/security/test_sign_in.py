@@ -397,3 +397,14 @@ def test_admin_site__signed_in_without_admin_rights__is_refused(
     client = Client()
     client.force_login(resident)
     assert client.get("/admin/login/?next=/admin/").status_code == 403
+
+
+def test_two_step__required_roles_setting__an_unknown_role_stops_start_up(settings: Any) -> None:
+    from sanan.accounts.checks import totp_required_roles
+
+    settings.TOTP_REQUIRED_ROLES = ["admin", "leader"]
+    assert totp_required_roles() == []
+    settings.TOTP_REQUIRED_ROLES = ["admin", "boss"]
+    (error,) = totp_required_roles()
+    assert error.id == "sanan.accounts.E001"
+    assert "boss" in error.msg
