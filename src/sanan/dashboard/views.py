@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -71,9 +71,22 @@ def _period(request: HttpRequest) -> Period:
 # --- links to the lists behind the numbers ----------------------------------------------------
 
 
+_ORDERS_PATH: dict[str, str] = {}
+
+
+def _orders_path() -> str:
+    """``/dashboard/orders/`` under the current script prefix, reversed once (a district's
+    table links three numbers of each of its 300 communities)."""
+    prefix = get_script_prefix()
+    path = _ORDERS_PATH.get(prefix)
+    if path is None:
+        path = _ORDERS_PATH[prefix] = reverse("dashboard:orders")
+    return path
+
+
 def orders_url(**params: Any) -> str:
     pairs = [(k, v) for k, v in params.items() if v not in (None, "", [])]
-    return f"{reverse('dashboard:orders')}?{urlencode(pairs, doseq=True)}"
+    return f"{_orders_path()}?{urlencode(pairs, doseq=True)}"
 
 
 def _iso(moment: dt.datetime) -> str:
