@@ -32,7 +32,6 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 Engine = Literal["sqlite", "postgresql"]
-BIN = Path(sys.executable).parent
 
 
 def pg_admin_url() -> Any:
@@ -140,24 +139,30 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn serving ``site`` on ``port``, as production runs it (sync workers), in a
-    session of its own: ``kill()`` sends SIGKILL to the whole process group."""
+    """``sanan serve`` (gunicorn with Sanan's production configuration: gthread workers) for
+    ``site`` on ``port``, in a session of its own: ``kill()`` sends SIGKILL to the master and
+    every worker at once. Its log goes to ``server.log`` in the site's folder."""
 
     def __init__(self, site: Site, port: int, *, workers: int = 2) -> None:
         self.site, self.port = site, port
-        self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "sanan.wsgi:application", "--workers", str(workers),
-             "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-            env=site.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )  # fmt: skip
+        self.log = site.var_dir / "server.log"
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sanan.cli", "serve", "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(workers), "--no-collectstatic"],
+                env=site.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True,
+            )  # fmt: skip
         self.wait_ready()
+
+    def _log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"gunicorn stopped: {self.proc.communicate()[1][-3000:]}")
+                pytest.fail(f"the server stopped:\n{self._log_tail()}")
             try:
                 probe = HTTPConnection("127.0.0.1", self.port, timeout=5)
                 probe.request("GET", "/healthz")
@@ -168,7 +173,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.1)
-        pytest.fail("gunicorn did not answer /healthz in time")
+        pytest.fail(f"the server did not answer /healthz in time:\n{self._log_tail()}")
 
     def kill(self) -> None:
         """kill -9 the master and all its workers at once."""
@@ -186,8 +191,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=30)
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
 
 
 def _group_alive(pgid: int) -> bool:
@@ -232,6 +235,7 @@ class Submission:
     replayed: bool = False
     error: str = ""
     sent: bool = False  # the request reached the server (it was connected)
+    started: float = 0.0  # time.monotonic() when the client began sending it
 
     @property
     def acknowledged(self) -> bool:
@@ -262,7 +266,7 @@ class Intake:
 
     def send(self, port: int, sub: Submission, *, timeout: float = 30) -> Submission:
         """POST one submission; what the client saw is recorded in a fresh ``Submission``."""
-        seen = Submission(sub.key, sub.body)
+        seen = Submission(sub.key, sub.body, started=time.monotonic())
         conn = HTTPConnection("127.0.0.1", port, timeout=timeout)
         try:
             conn.connect()
