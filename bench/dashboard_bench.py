@@ -39,7 +39,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-DOC = ROOT / "docs" / "performance.md"
+from suite_common import percentile, replace_block, say  # noqa: E402 (after the path)
+
 BEGIN, END = "<!-- dashboard-bench:begin -->", "<!-- dashboard-bench:end -->"
 BIN = Path(sys.executable).parent
 PG_NAME = "sanan_bench_dash_{size}"
@@ -49,10 +50,6 @@ PAGES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("panels", "/dashboard/", {"HX-Request": "true", "HX-Target": "dash-panels"}),
     ("screen", "/dashboard/screen/", {"HX-Request": "true"}),
 )
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _env(var_dir: Path, src: Path = ROOT / "src", **extra: str) -> dict[str, str]:
@@ -157,7 +154,6 @@ class _Counter:
 def _measure(user_id: int, place_pk: int | None, repeat: int) -> dict[str, Any]:
     from django.db import connection
     from django.test import Client
-    from insights_population import percentile
 
     from sanan.accounts.models import User
 
@@ -242,17 +238,6 @@ def report(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def update_doc(text: str) -> None:
-    doc = DOC.read_text(encoding="utf-8")
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _block, tail = rest.split(END, 1)
-        doc = f"{head}{BEGIN}\n{text}\n{END}{tail}"
-    else:
-        doc = doc.rstrip("\n") + f"\n\n{BEGIN}\n{text}\n{END}\n"
-    DOC.write_text(doc, encoding="utf-8")
-
-
 def _sizes(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part]
 
@@ -290,10 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_docs:
         load = os.getloadavg()
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        update_doc(
+        replace_block(
+            BEGIN,
+            END,
             f"Measured {stamp}, {os.cpu_count()} cores shared with other work (load average "
             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end), {args.repeat} "
-            f"requests each:\n\n{text}"
+            f"requests each:\n\n{text}",
         )
     return 0
 
