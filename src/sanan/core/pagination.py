@@ -23,6 +23,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 COUNT_CAP = 1_000
+# The furthest row a page may start at: a larger offset is past any list (and past what the
+# databases take as an OFFSET, a signed 64-bit number), so its page is simply empty.
+MAX_OFFSET = 2**53
 
 
 class CappedPage(Page):
@@ -102,6 +105,8 @@ class CappedPaginator(Paginator):
             return super().page(Paginator.validate_number(self, number))
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
+        if bottom > MAX_OFFSET:
+            raise EmptyPage(_("That page contains no results"))
         stop = bottom + self.per_page + 1  # one more: is there a next page?
         if stop <= self.count_cap + 1:
             assert self.head is not None
@@ -117,6 +122,14 @@ class CappedPaginator(Paginator):
         found = {row.pk: row for row in self._queryset().filter(pk__in=wanted)}
         rows = [found[key] for key in wanted if key in found]
         return CappedPage(rows, number, self, more=len(keys) > self.per_page)
+
+    def get_page(self, number: Any) -> Page:
+        """Like Django's: a page that is not a number is the first; one past the end (which
+        ``page`` alone finds out) is the last page known."""
+        try:
+            return super().get_page(number)
+        except EmptyPage:
+            return self.page(self.num_pages)
 
 
 class CappedPageNumberPagination(PageNumberPagination):
