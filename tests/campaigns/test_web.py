@@ -14,6 +14,7 @@ from sanan.accounts.models import User
 from sanan.audit.models import AuditEvent
 from sanan.campaigns import services
 from sanan.campaigns.models import Campaign, CampaignOrder
+from sanan.insights.services import insights_refresh
 from sanan.workorders.state import State
 from tests.campaigns.conftest import END, START, make_campaign
 from tests.workorders.world import OrderWorld
@@ -52,6 +53,7 @@ def test_campaign_page__shows_figures_and_burndown(
 ) -> None:  # type: ignore[no-untyped-def]
     wo.order_in(State.CALLBACK)
     services.campaign_links_sync(campaign=running)
+    insights_refresh()  # the worker's minute: the figures read the order facts
     page = web_as(wo.fresh(wo.dispatcher)).get(f"/campaigns/{running.pk}/")
     html = page.content.decode()
     assert 'data-testid="burndown"' in html
@@ -126,6 +128,7 @@ def test_campaign_api__create_start_link_close(wo: OrderWorld, api_as) -> None: 
 def test_campaign_report__page_and_xlsx(wo: OrderWorld, running: Campaign, web_as) -> None:  # type: ignore[no-untyped-def]
     solved = wo.order_in(State.CALLBACK, description="路灯不亮，电话13912345678")
     services.campaign_links_sync(campaign=running)
+    insights_refresh()
     client = web_as(wo.fresh(wo.leader))
     page = client.get(f"/campaigns/{running.pk}/report/")
     assert page.status_code == 200
