@@ -30,6 +30,7 @@ from sanan.accounts.models import User
 from sanan.places.locate import courtyard_index
 from sanan.places.models import Place
 from tests.personas import World, ensure_demo, ensure_personas
+from tests.seeds import ensure_migration_seeds
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -114,18 +115,14 @@ def _empty_database_for_transactional_tests(request: pytest.FixtureRequest) -> N
 
 @pytest.fixture(autouse=True)
 def _migration_seeds(request: pytest.FixtureRequest) -> None:
-    """The work-order catalogue, SLA policies and working calendar come from migrations. A
-    transactional test's flush removes them for the tests after it on the same worker; a
-    database test that finds them gone writes them again (inside its own transaction)."""
+    """Reference data comes from migrations (``tests.seeds``). A transactional test's flush
+    removes it for the tests after it on the same worker; a database test that finds it gone
+    writes it again (inside its own transaction)."""
     uses_db = "db" in request.fixturenames or request.node.get_closest_marker("django_db")
     if not uses_db or _is_transactional(request.node):
         return
     request.getfixturevalue("db")
-    from sanan.workorders.models import Category
-    from sanan.workorders.seed import seed_all
-
-    if not Category.objects.exists():
-        seed_all()
+    ensure_migration_seeds()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sanan.places.locate import courtyard_index
 from sanan.workorders.sla import calendar_cache
 from tests.personas import World, ensure_personas
 from tests.security.world import SecurityWorld, build_security_world
+from tests.seeds import ensure_migration_seeds
 from tests.workorders.world import WEDNESDAY_10
 
 
@@ -27,6 +28,7 @@ def sec(
     with django_db_blocker.unblock():
         ensure_personas()
         with transaction.atomic():
+            ensure_migration_seeds()
             calendar_cache.invalidate()
             with time_machine.travel(WEDNESDAY_10, tick=False):
                 built = build_security_world(World.load())
