@@ -277,3 +277,28 @@ def test_desk__dispatch_from_the_desk__suggested_organisation_then_the_next_call
     again = client.post(url, {"lead_organisation": desk.wo.housing.pk, "version": order.version})
     assert again.status_code == 302  # type: ignore[attr-defined]
     assert desk.wo.reload(order).state == "dispatched"  # a second press changes nothing
+
+
+def test_desk__order_dispatched_by_a_rule__the_message_names_the_department(
+    desk: Desk, web_as: Web
+) -> None:
+    """A category with its own rule is dispatched at intake: the call-taker is told where the
+    order went (to tell the caller), not merely that it was registered."""
+    routing_rule_create(
+        actor=desk.wo.admin,
+        place=desk.wo.community,
+        category=desk.wo.street_light,
+        lead_organisation=desk.wo.housing,
+    )
+    client = web_as(desk.wo.dispatcher)
+    made = _post_call(
+        client, desk, call_type="report", summary="楼道灯坏了", outcome="work_order",
+        category=desk.wo.street_light.pk,
+    )  # fmt: skip
+    order = WorkOrder.objects.get(channel="hotline")
+    assert order.state == "dispatched"
+    page = client.get(made.url).content.decode()  # type: ignore[attr-defined]
+    message = re.search(r'<li class="msg msg-success">(.*?)</li>', page, re.S)
+    assert message is not None
+    assert order.reference in message[1]
+    assert desk.wo.housing.name in message[1]

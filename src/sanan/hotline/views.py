@@ -280,11 +280,16 @@ def desk(request: HttpRequest) -> HttpResponse:
                     )
                     return redirect(reverse("hotline:desk") + f"?order={merged.pk}")
                 if not d.get("duplicate_of"):
-                    messages.success(
-                        request,
-                        _("Call recorded; work order %(ref)s registered.")
-                        % {"ref": order.reference},
-                    )
+                    if order.lead_organisation_id is not None:  # the routing directory's rule
+                        said = _("Call recorded; work order %(ref)s dispatched to %(org)s.") % {
+                            "ref": order.reference,
+                            "org": order.lead_organisation.name,
+                        }
+                    else:
+                        said = _("Call recorded; work order %(ref)s registered.") % {
+                            "ref": order.reference
+                        }
+                    messages.success(request, said)
                 return redirect(reverse("hotline:desk") + f"?order={order.pk}")
         else:
             status = 400
