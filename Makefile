@@ -22,8 +22,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# The demo community office's (fictitious) number, shown to residents as the number to call.
+# The demo community office's (fictitious) number, shown to residents as the number to call, and
+# the area code of local landline numbers typed without it.
 demo: export SANAN_HELP_PHONE ?= 0833-2123456
+demo: export SANAN_LOCAL_AREA_CODE ?= 0833
 
 ## demo: set up everything, build the demo community, print the logins, serve it
 demo: install

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sanan.core.env import (
     database_from_url,
+    env_area_code,
     env_bool,
     env_choice,
     env_int,
@@ -226,6 +227,8 @@ CSRF_FAILURE_VIEW = "sanan.core.views.csrf_failure"
 
 # The number residents can call instead (shown on sign-in and help pages); empty hides it.
 HELP_PHONE = env_str("SANAN_HELP_PHONE", "")
+# The area code of local landline numbers typed without it (a local call's caller ID), e.g. 0833.
+LOCAL_AREA_CODE = env_area_code("SANAN_LOCAL_AREA_CODE")
 
 # --- Audit ----------------------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env_int("SANAN_AUDIT_RETENTION_DAYS", 365, minimum=1)

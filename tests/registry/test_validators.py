@@ -239,6 +239,29 @@ def test_phone__neither__names_both_forms() -> None:
     _refused(validate_mobile, "phone.invalid_mobile", "12345678901", field="phone2")
 
 
+def test_phone__local_number_without_area_code__takes_the_configured_one(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LOCAL_AREA_CODE = ""
+    _refused(validate_phone, "phone.invalid", "2922279")
+    settings.LOCAL_AREA_CODE = "0833"
+    assert validate_phone("292 2279") == ("0833-2922279", "landline")
+    assert validate_phone("0817-2922279") == ("0817-2922279", "landline")  # another area's
+    assert validate_phone("13808330001") == ("13808330001", "mobile")
+    _refused(validate_phone, "phone.invalid", "95588")  # a service number: still neither
+
+
+def test_local_area_code_setting__malformed__stops_start_up() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from sanan.core.env import env_area_code
+
+    assert env_area_code("X", environ={"X": "0833"}) == "0833"
+    assert env_area_code("X", environ={"X": "010"}) == "010"
+    assert env_area_code("X", environ={}) == ""
+    for bad in ("833", "08333", "0833-", "0033"):
+        with pytest.raises(ImproperlyConfigured, match="area code"):
+            env_area_code("X", environ={"X": bad})
+
+
 def test_phone__masks() -> None:
     assert mask_phone("13812341234") == "138****1234"
     assert mask_phone("0833-1234567") == "0833-***4567"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -81,6 +82,17 @@ def env_choice(
     value = env_str(name, default, environ=environ)
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def env_area_code(name: str, *, environ: Mapping[str, str] | None = None) -> str:
+    """A Chinese telephone area code (``0833``: 0 and 2 or 3 digits, ``010`` and ``02X`` the
+    three-character ones), or empty."""
+    value = env_str(name, "", environ=environ)
+    if value and not re.fullmatch(r"0(?:[12]\d|[3-9]\d{2})", value):
+        raise ImproperlyConfigured(
+            f"{name} must be an area code such as 0833 (or 010, 028); got {value!r}"
+        )
     return value
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from sanan.core import clock
@@ -117,6 +118,7 @@ def age_on(birth_date: dt.date, day: dt.date) -> int:
 # and does not start with 0.
 _AREA_SPLIT = re.compile(r"^\(?(0\d{2,3})\)?-?([1-9]\d{6,7})$")
 _LANDLINE_DIGITS = re.compile(r"^0\d{9,11}$")
+_LOCAL_NUMBER = re.compile(r"^[2-9]\d{6,7}$")  # without its area code
 
 
 class PhoneKind:
@@ -169,9 +171,13 @@ def validate_phone(value: str, *, field: str = "phone") -> tuple[str, str]:
     """A mobile or a landline number: ``(normalised, PhoneKind)``.
 
     Numbers starting with 0 (other than 0086) are landlines with their area code; numbers
-    starting with 1 or +86 are mobiles; anything else is neither.
+    starting with 1 or +86 are mobiles; a local number of 7 or 8 digits is a landline of the
+    area ``SANAN_LOCAL_AREA_CODE`` names, when it is set; anything else is neither.
     """
     digits = normalise_digits(value or "")
+    area = settings.LOCAL_AREA_CODE
+    if area and _LOCAL_NUMBER.match(digits):  # a local call's caller ID has no area code
+        return validate_landline(f"{area}-{digits}", field=field), PhoneKind.LANDLINE
     if digits.startswith("0") and not digits.startswith("0086"):
         return validate_landline(value, field=field), PhoneKind.LANDLINE
     if digits.startswith(("1", "+86", "0086", "86")):

@@ -280,10 +280,11 @@ def desk(request: HttpRequest) -> HttpResponse:
                     )
                     return redirect(reverse("hotline:desk") + f"?order={merged.pk}")
                 if not d.get("duplicate_of"):
-                    if order.lead_organisation_id is not None:  # the routing directory's rule
+                    lead = order.lead_organisation
+                    if lead is not None:  # dispatched at intake by the routing directory
                         said = _("Call recorded; work order %(ref)s dispatched to %(org)s.") % {
                             "ref": order.reference,
-                            "org": order.lead_organisation.name,
+                            "org": lead.name,
                         }
                     else:
                         said = _("Call recorded; work order %(ref)s registered.") % {
