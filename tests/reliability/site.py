@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -284,7 +284,7 @@ class Intake:
                 seen.order = int(json.loads(payload)["id"])
             else:
                 seen.error = payload[:300].decode(errors="replace")
-        except (OSError, TimeoutError, ValueError) as exc:  # no answer: the server went away
+        except (OSError, TimeoutError, ValueError, HTTPException) as exc:  # the server went away
             seen.error = f"{type(exc).__name__}: {exc}"
         finally:
             conn.close()
