@@ -25,11 +25,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from sanan.core.parsers import StrictJSONParser
 from sanan.registry import exports, imports
 from sanan.registry.api import ErrorSerializer, RegistryApiMixin
 from sanan.registry.models_io import ImportJob, ImportKind, ImportPhase, ImportState
@@ -153,7 +154,7 @@ class ImportJobViewSet(RegistryApiMixin, viewsets.GenericViewSet):
     """Uploads of the registry import wizard; each user sees their own."""
 
     serializer_class = ImportJobSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> Any:
@@ -224,7 +225,7 @@ class ImportJobViewSet(RegistryApiMixin, viewsets.GenericViewSet):
 class RegistryExportApi(RegistryApiMixin):
     """Residents, houses, rentals or vehicles as XLSX or CSV, numbers masked unless revealed."""
 
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [StrictJSONParser, FormParser]
 
     @extend_schema(
         summary="Export to XLSX or CSV (masked; `reveal` with a reason needs pii.reveal)",
