@@ -9,6 +9,7 @@ the URL: search by them with ``POST residents/search/``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import Http404
@@ -19,7 +20,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -584,6 +585,8 @@ class ResidentViewSet(RegistryApiMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def search(self, request: Request) -> Response:
+        if not isinstance(request.data, Mapping):  # a JSON list, string or number
+            raise exceptions.ParseError(_("Send the search as a JSON object of filters."))
         filterset = ResidentFilter(request.data, queryset=self.get_queryset(), request=request)
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
