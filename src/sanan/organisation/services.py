@@ -1028,7 +1028,9 @@ def event_sign_up(*, actor: Any, event: Event) -> Attendance:
 def event_check_in(*, actor: Any, event: Event, token: str) -> Attendance:
     """Sign in at the door with the event's QR code; a walk-in without sign-up is welcome."""
     _attendee_check(actor, event)
-    if not secrets.compare_digest(token or "", event.signin_token):
+    # as bytes: compare_digest refuses str holding anything but ASCII
+    given = (token or "").encode("utf-8", "replace")
+    if not secrets.compare_digest(given, event.signin_token.encode()):
         raise PermissionDenied("event.bad_token", _("This QR code is not for this event."))
     now = clock.now()
     if now < event.starts_at - CHECK_IN_EARLY or now > event.ends_at:
