@@ -3,11 +3,16 @@ answered with a server error or showed what it should not, kept as a regression 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from sanan.core import clock as sanan_clock
+from sanan.organisation.services import event_create
 from tests.hostile.conftest import Hostile
+from tests.hostile.support import nothing_written
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +44,57 @@ def test_registry_api__page_past_64_bit_offsets__not_found(hostile: Hostile, pag
     response = _api(hostile, "commissioner_a").get("/api/v1/registry/residents/", {"page": page})
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+# A JSON body may escape a lone UTF-16 surrogate ("\ud800"): valid JSON, but no character. Any
+# field that echoed it in its error (every choice: kind, gender, format ...) or sent it to the
+# database (the resident search) answered a server error. Sent raw, as a client would.
+SURROGATE_BODIES = [
+    ("/api/v1/registry/residents/search/", b'{"q": "\\ud800"}'),
+    ("/api/v1/registry/residents/search/", b'{"name": "a\\ud800b"}'),
+    ("/api/v1/registry/exports/", b'{"kind": "\\ud800", "format": "csv"}'),
+    ("/api/v1/registry/vehicles/", b'{"kind": "\\ud800", "plate": "A12345"}'),
+    ("/api/v1/registry/residents/", b'{"name": "x", "gender": "\\udfff"}'),
+    ("/api/v1/registry/residents/search/", b'{"tag": ["\\ud800"]}'),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), SURROGATE_BODIES)
+def test_api__lone_surrogate_in_json__refused_as_malformed(
+    hostile: Hostile, path: str, body: bytes
+) -> None:
+    with nothing_written():
+        response = _api(hostile, "commissioner_a").post(path, body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["code"] == "request.malformed"
+
+
+@pytest.mark.parametrize("body", [b"[1, 2, 3]", b'"text"', b"1e99999", b"null"])
+def test_resident_search__json_body_not_an_object__refused(hostile: Hostile, body: bytes) -> None:
+    response = _api(hostile, "commissioner_a").post(
+        "/api/v1/registry/residents/search/", body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["code"] == "request.malformed"
+
+
+@pytest.mark.parametrize("token", ["١٢٣", "\u200d\u0301👨\u200d👩\u200d👧", "é"])
+def test_event_check_in__token_with_non_ascii__refused_as_the_wrong_code(
+    hostile: Hostile, token: str
+) -> None:
+    # compare_digest raises TypeError on str holding anything but ASCII: a server error.
+    start = sanan_clock.now() + dt.timedelta(hours=1)
+    event = event_create(
+        actor=hostile.user("admin"),
+        title="居民议事会",
+        kind="meeting",
+        place=hostile.world.area,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+    )
+    with nothing_written():
+        response = _api(hostile, "resident").post(
+            f"/api/v1/org/events/{event.pk}/check-in/", {"token": token}, format="json"
+        )
+    assert response.status_code in (403, 404), response.content[:300]
+    assert response.status_code == 404 or response.json()["code"] == "event.bad_token"
