@@ -112,18 +112,26 @@ def _when(params: Params, name: str, *, end_of_day: bool = False) -> dt.datetime
     raw = params.get(name)
     if raw is None:
         return None
-    value = parse_datetime(raw.replace(" ", "+", 1) if re.search(r"T.* \d\d:?\d\d$", raw) else raw)
+    try:  # well formed but no such moment (2026-13-01, 2026-02-30, past year 9999 in UTC)
+        value = parse_datetime(
+            raw.replace(" ", "+", 1) if re.search(r"T.* \d\d:?\d\d$", raw) else raw
+        )
+        if value is None:
+            day = parse_date(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+            if day is not None:
+                value = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min)
+        if value is not None:
+            if timezone.is_naive(value):
+                value = timezone.make_aware(value, timezone.get_current_timezone())
+            value.astimezone(dt.UTC)  # what the database compares
+    except (ValueError, OverflowError):
+        value = None
     if value is None:
-        day = parse_date(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
-        if day is None:
-            raise BadRequest(
-                "open311.bad_datetime",
-                _("%(name)s must be a W3C date and time, e.g. 2026-11-01T00:00:00+08:00.")
-                % {"name": name},
-            )
-        value = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_current_timezone())
+        raise BadRequest(
+            "open311.bad_datetime",
+            _("%(name)s must be a W3C date and time, e.g. 2026-11-01T00:00:00+08:00.")
+            % {"name": name},
+        )
     return value
 
 
