@@ -125,3 +125,23 @@ def test_dashboard_monthly_report__description_written_as_a_formula__is_quoted(
         c.coordinate for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"
     ]
     assert formulas == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start_date": "2026-13-01"},
+        {"end_date": "2026-02-30T00:00:00Z"},
+        {"updated_after": "0000-00-00"},
+        {"start_date": "9999-12-31T23:59:59-23:59"},
+        {"updated_before": "0001-01-01T00:00:00+08:00"},
+    ],
+)
+def test_open311_requests__date_well_formed_but_no_such_moment__bad_request(
+    hostile: Hostile, query: dict[str, str]
+) -> None:
+    # parse_date raises ValueError on 2026-13-01; a moment past year 9999 in UTC overflowed
+    # in the query: both were server errors, for anyone, without a key.
+    response = Client().get("/open311/v2/requests.json", query)
+    assert response.status_code == 400, response.content[:300]
+    assert "W3C" in response.json()[0]["description"] or response.json()[0]["code"] == 400
