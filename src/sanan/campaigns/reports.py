@@ -18,6 +18,7 @@ from sanan.audit.services import audit_record
 from sanan.campaigns.models import CampaignKind, CampaignState
 from sanan.campaigns.selectors import ClosingReport
 from sanan.core.privacy import mask_personal
+from sanan.core.spreadsheets import safe_row
 from sanan.workorders.state import Resolution, Satisfaction, State
 
 
@@ -26,7 +27,7 @@ def _sheet(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence[Any]])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append(list(row))
+        ws.append(safe_row(row))
     ws.freeze_panes = "A2"
     if ws.max_row > 1:
         ws.auto_filter.ref = ws.dimensions

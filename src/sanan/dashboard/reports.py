@@ -24,6 +24,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from sanan.core import clock
 from sanan.core.privacy import mask_personal
+from sanan.core.spreadsheets import safe_row
 from sanan.dashboard import selectors as sel
 from sanan.dashboard.periods import Period
 from sanan.insights.selectors import counting_q
@@ -184,20 +185,22 @@ def monthly_workbook(*, user: Any, scope: sel.Scope, period: Period) -> bytes:
     yes, no = _("Yes"), _("No")
     for o in month_orders(user=user, scope=scope, period=period).iterator(chunk_size=2000):
         sheet.append(
-            [
-                o.reference,
-                _local(o.created_at),
-                str(Channel(o.channel).label) if o.channel in Channel.values else o.channel,
-                labels.get(o.category_id, ""),
-                mask_personal(o.description),
-                o.courtyard.name if o.courtyard is not None else "",
-                o.lead_organisation.name if o.lead_organisation is not None else "",
-                str(State(o.state).label),
-                _local(o.finished_at) if o.state in sel.DONE else None,
-                yes if is_overdue(o, now) else no,
-                str(Resolution(o.resolution).label) if o.resolution else "",
-                str(Satisfaction(o.satisfaction).label) if o.satisfaction else "",
-            ]
+            safe_row(
+                [
+                    o.reference,
+                    _local(o.created_at),
+                    str(Channel(o.channel).label) if o.channel in Channel.values else o.channel,
+                    labels.get(o.category_id, ""),
+                    mask_personal(o.description),
+                    o.courtyard.name if o.courtyard is not None else "",
+                    o.lead_organisation.name if o.lead_organisation is not None else "",
+                    str(State(o.state).label),
+                    _local(o.finished_at) if o.state in sel.DONE else None,
+                    yes if is_overdue(o, now) else no,
+                    str(Resolution(o.resolution).label) if o.resolution else "",
+                    str(Satisfaction(o.satisfaction).label) if o.satisfaction else "",
+                ]
+            )
         )
     buffer = io.BytesIO()
     wb.save(buffer)

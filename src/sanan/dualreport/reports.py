@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from sanan.audit.services import audit_record
+from sanan.core.spreadsheets import safe_row
 from sanan.dualreport.selectors import Evaluation
 
 HEADERS = [
@@ -29,11 +30,11 @@ def evaluation_xlsx(sheet: list[Evaluation], *, year: int, actor: Any) -> bytes:
         cell.font = Font(bold=True)
     for e in sheet:
         ws.append(
-            [
+            safe_row([
                 e.registration.name, str(e.registration.get_kind_display()), e.claimed, e.finished,
                 e.completion_percent, e.hours, e.pledged_hours, e.ratings, e.average_rating,
                 e.score,
-            ]
+            ])
         )  # fmt: skip
     ws.append([])
     ws.append(

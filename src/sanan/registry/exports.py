@@ -33,6 +33,7 @@ from sanan.accounts.permissions import permissions_for
 from sanan.audit.services import audit_record
 from sanan.core import clock, crypto
 from sanan.core.errors import DomainError, PermissionDenied
+from sanan.core.spreadsheets import safe_cell, safe_row
 from sanan.places.models import Place, PlaceKind
 from sanan.registry import selectors
 from sanan.registry.filters import HouseFilter, RentalFilter, ResidentFilter, VehicleFilter
@@ -464,13 +465,6 @@ def _pii_fields(kind: str) -> tuple[str, ...]:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def _write_xlsx(
     out: BinaryIO, kind: str, rows: Iterator[list[Any]], count: int, progress: Progress
 ) -> None:
@@ -497,7 +491,7 @@ def _write_xlsx(
         header.append(cell)
     sheet.append(header)
     for n, row in enumerate(rows, start=1):
-        sheet.append([_safe_cell(v) for v in row])
+        sheet.append(safe_row(row))
         if n % CHUNK == 0:
             progress(n, count, "writing")
     book.save(out)
@@ -510,7 +504,7 @@ def _write_csv(
     writer = csv.writer(text)
     writer.writerow([c.header for c in COLUMNS[kind]])
     for n, row in enumerate(rows, start=1):
-        writer.writerow([v.isoformat() if isinstance(v, dt.date) else _safe_cell(v) for v in row])
+        writer.writerow([v.isoformat() if isinstance(v, dt.date) else safe_cell(v) for v in row])
         if n % CHUNK == 0:
             progress(n, count, "writing")
     text.flush()
