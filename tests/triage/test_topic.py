@@ -78,7 +78,7 @@ def test_topic__propose_from_the_hotspots_page__draft_campaign_in_one_step(
         follow=True,
     )
     assert Campaign.objects.filter(kind=CampaignKind.MONTHLY_TOPIC).count() == 1
-    assert "already proposed" in again.content.decode()
+    assert "下月已提出这个题目" in again.content.decode()  # already proposed
 
 
 def test_topic__propose_page__not_a_hotspot_and_who_may(
@@ -87,7 +87,7 @@ def test_topic__propose_page__not_a_hotspot_and_who_may(
     url = reverse("triage:hotspots-propose")
     form = {"category": "utilities", "courtyard": [wo.world.courtyard_a.pk]}  # not a hotspot
     answer = web_as(wo.dispatcher).post(url, form, follow=True)
-    assert "no longer among the hotspots" in answer.content.decode()
+    assert "该项已不在热点之列" in answer.content.decode()  # no longer among the hotspots
     assert web_as(wo.resident).post(url, form).status_code == 404
     assert web_as(wo.commissioner_a).post(url, form).status_code == 404
     assert web_as(wo.dispatcher).get(url).status_code == 405
