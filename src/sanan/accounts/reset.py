@@ -9,12 +9,10 @@ thing, so the page never says whether an account uses an address."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -29,6 +27,7 @@ from sanan.accounts.selectors import user_get_for, user_list
 from sanan.accounts.signals import audit_auth_event
 from sanan.core import crypto
 from sanan.core.errors import PermissionDenied
+from sanan.core.ratelimit import window_count
 
 WINDOW_SECONDS = 3600
 
@@ -58,16 +57,8 @@ def password_reset_link_issue(*, actor: Any, pk: int) -> str:
 
 def _over(bucket: str, key: str) -> bool:
     """Count one request of ``key``; True when past the hourly limit."""
-    window = int(time.time() // WINDOW_SECONDS)
-    name = f"sanan:reset:{bucket}:{crypto.blind_index(key, purpose='reset')[:32]}:{window}"
-    if cache.add(name, 1, timeout=WINDOW_SECONDS + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(name)
-        except ValueError:
-            cache.add(name, 1, timeout=WINDOW_SECONDS + 5)
-            count = 1
+    key = crypto.blind_index(key, purpose="reset")[:32]  # an address or account, never stored
+    count = window_count(f"reset:{bucket}", key, window_seconds=WINDOW_SECONDS)
     return count > settings.RATE_PASSWORD_RESET_PER_HOUR
 
 

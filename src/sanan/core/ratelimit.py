@@ -37,22 +37,27 @@ WINDOW_SECONDS = 60
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def window_count(bucket: str, key: str, *, window_seconds: int = WINDOW_SECONDS) -> int:
+    """Count one request of ``key`` in ``bucket`` in the current fixed window of
+    ``window_seconds``; the window's count so far, this request included."""
+    window = int(time.time() // window_seconds)
+    name = f"sanan:rate:{bucket}:{key}:{window}"
+    if cache.add(name, 1, timeout=window_seconds + 5):
+        return 1
+    try:
+        return int(cache.incr(name))
+    except ValueError:  # expired between add and incr
+        cache.add(name, 1, timeout=window_seconds + 5)
+        return 1
+
+
 def hit(bucket: str, key: str, limit: int) -> int:
     """Count one request of ``key`` in ``bucket``; the seconds to wait when over ``limit``,
     else 0."""
     now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    name = f"sanan:rate:{bucket}:{key}:{window}"
-    if cache.add(name, 1, timeout=WINDOW_SECONDS + 5):
-        count = 1
-    else:
-        try:
-            count = cache.incr(name)
-        except ValueError:  # expired between add and incr
-            cache.add(name, 1, timeout=WINDOW_SECONDS + 5)
-            count = 1
-    if count <= limit:
+    if window_count(bucket, key) <= limit:
         return 0
+    window = int(now // WINDOW_SECONDS)
     return max(1, int((window + 1) * WINDOW_SECONDS - now))
 
 
