@@ -58,14 +58,7 @@ def audit_signed_in(request: HttpRequest, user: Any, *, second_factor: str = "")
 def _sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    login = _typed_login(request, credentials)
-    account = find_account(login) if login else None
-    audit_auth_event(
-        action="auth.sign_in_failed",
-        account=account,
-        actor=UNKNOWN_ACTOR,
-        data={"channel": _channel(request), "known_account": account is not None},
-    )
+    _audit_attempt("auth.sign_in_failed", request, credentials)
 
 
 @receiver(user_logged_out, dispatch_uid="sanan.accounts.audit_signed_out")
@@ -78,10 +71,16 @@ def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: A
 
 def _locked_out(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
     credentials = getattr(request, "axes_credentials", None) if request is not None else None
+    _audit_attempt("auth.locked_out", request, credentials)
+
+
+def _audit_attempt(action: str, request: HttpRequest | None, credentials: Any) -> None:
+    """A sign-in that did not get in: by an unknown actor, naming the account the login typed
+    when there is one (never the password)."""
     login = _typed_login(request, credentials)
     account = find_account(login) if login else None
     audit_auth_event(
-        action="auth.locked_out",
+        action=action,
         account=account,
         actor=UNKNOWN_ACTOR,
         data={"channel": _channel(request), "known_account": account is not None},
