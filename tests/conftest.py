@@ -16,7 +16,9 @@ department), ``leader`` p-leader (the community), ``admin`` p-admin (the city, s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +33,25 @@ from sanan.places.locate import courtyard_index
 from sanan.places.models import Place
 from tests.personas import World, ensure_demo, ensure_personas
 from tests.seeds import ensure_migration_seeds
+
+
+def _remove_sqlite_test_files() -> None:
+    """This worker's SQLite test database with its WAL and shared-memory files. Django deletes
+    the database file before creating it but not the two beside it, and SQLite would replay a
+    stale WAL into the new database (a thread's connection can leave them at exit)."""
+    db = settings.DATABASES["default"]
+    if not db["ENGINE"].endswith("sqlite3") or not db["TEST"].get("NAME"):
+        return
+    name = db["TEST"]["NAME"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # pytest-django suffixes the name per worker
+    if worker:
+        name = f"{name}_{worker}"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(name + suffix).unlink(missing_ok=True)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _remove_sqlite_test_files()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -193,5 +193,8 @@ def sqlite_database(path: Path, *, busy_timeout_s: int = 20) -> dict[str, Any]:
                 f"PRAGMA busy_timeout={busy_timeout_s * 1000};"
             ),
         },
-        "TEST": {"NAME": None},
+        # Tests use a file too, not SQLite's shared-cache memory database: there a reader and a
+        # writer in two threads (a page polling while a background import writes) fail at once
+        # with "database table is locked" instead of waiting as WAL readers and writers do.
+        "TEST": {"NAME": str(path.with_name(f"test-{path.stem}.sqlite3"))},
     }
