@@ -37,6 +37,11 @@ BOARD_INDEX_FIELDS = [
     "place_path", "state", "courtyard", "due_at", "escalation_level", "escalation_at",
     "emergency", "supervision_level", "reporter", "created_by",
 ]  # fmt: skip
+# The range of the board's orders whose deadline has passed, with what its counts read.
+BOARD_DUE_INDEX_FIELDS = [
+    "due_at", "place_path", "state", "courtyard", "escalation_level", "lead_organisation",
+    "reporter", "created_by",
+]  # fmt: skip
 crypto.register_encrypted_field(
     "workorders.WorkOrder", "contact_phone_encrypted", purpose=CONTACT_PHONE_PURPOSE
 )
@@ -518,6 +523,13 @@ class WorkOrder(models.Model):
                 condition=models.Q(state__in=BOARD_STATES),
                 name="work_order_board",
             ),
+            # The board's clock-dependent counts (overdue, due soon) read the range
+            # ``due_at <= now`` of the same orders: led by ``due_at``, covering what they read.
+            models.Index(
+                fields=BOARD_DUE_INDEX_FIELDS,
+                condition=models.Q(state__in=BOARD_STATES),
+                name="work_order_board_due",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -549,6 +561,38 @@ class WorkOrder(models.Model):
         if not self.contact_phone_encrypted:
             return ""
         return crypto.decrypt(self.contact_phone_encrypted, purpose=CONTACT_PHONE_PURPOSE)
+
+
+class BoardCount(models.Model):
+    """How many orders the board can show (``BOARD_STATES``) share one combination of the
+    columns it counts: the place path cut at the courtyard, the courtyard, the lead
+    organisation, the state, emergency, under supervision, past the warning point.
+
+    Kept by ``workorders.counts`` with ``n = n ± 1`` in the transaction of every write that
+    creates an order or changes one of those columns, so that the board and the queue add up
+    a few hundred rows instead of counting every open order (decision 0003). ``0`` stands for
+    no courtyard or no lead (a unique key treats NULLs as distinct). Repaired by
+    ``sanan workorders recount``."""
+
+    path = models.CharField(max_length=255)
+    courtyard = models.IntegerField(default=0)
+    lead = models.IntegerField(default=0)
+    state = models.CharField(max_length=16)
+    emergency = models.BooleanField(default=False)
+    supervised = models.BooleanField(default=False)
+    warned = models.BooleanField(default=False)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["path", "courtyard", "lead", "state", "emergency", "supervised", "warned"],
+                name="board_count_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.state} lead={self.lead}: {self.n}"
 
 
 class EventQuerySet(models.QuerySet["WorkOrderEvent"]):

@@ -1,26 +1,44 @@
 """Reads for work orders, always on behalf of a user (see ``workorders.access`` for scoping).
 
-The board (dispatcher) and the queue (handler) count their buckets in one aggregate query
-each; lists select their relations up front, so the number of queries never grows with rows.
+The board (dispatcher) and the queue (handler) add up the maintained counters
+(``workorders.counts``) and count what depends on the clock over bounded index ranges, in one
+statement each; lists select their relations up front, so the number of queries never grows
+with rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from sanan.core import clock
 from sanan.core.errors import NotFound
 from sanan.places.models import Place
+from sanan.workorders import counts
 from sanan.workorders.access import is_staff_for, order_access
 from sanan.workorders.models import (
     BOARD_STATES,
+    BoardCount,
     Category,
     CategoryQuestion,
     EscalationLevel,
@@ -213,14 +231,6 @@ class Board:
     courtyards: list[CourtyardLoad]
 
 
-def _count(qs: QuerySet[WorkOrder], buckets: dict[str, tuple[Any, BucketQ]], user: Any,
-           now: dt.datetime) -> list[Bucket]:  # fmt: skip
-    counts = qs.aggregate(
-        **{code: Count("pk", filter=fn(now, user)) for code, (_, fn) in buckets.items()}
-    )
-    return [Bucket(code, str(label), counts[code]) for code, (label, _) in buckets.items()]
-
-
 # ``state IN (...)`` written out with its constants, not as bound parameters: SQLite uses a
 # partial index only when the query's WHERE visibly implies the index's condition, which it
 # cannot know of parameters (with them the board scanned the whole table). The values are the
@@ -253,50 +263,281 @@ def board_scope_q(user: Any) -> Q:
     return cond
 
 
-def work_order_board(*, user: Any, now: dt.datetime | None = None) -> Board:
-    """The dispatcher's board: bucket counts and the load of each courtyard (three queries:
-    the buckets, the courtyards, their names).
+@dataclass(frozen=True)
+class _CountedScope:
+    """A user's board scope split in two: ``rows``, a condition on ``BoardCount`` rows, and
+    ``orders``, the same condition on orders (their union); ``rest``, what else the scope
+    holds (their own orders, co-handled ones, roles scoped below a courtyard), counted from
+    the orders themselves, outside ``orders``. ``None``: nothing."""
 
-    Every bucket is about an open order or one waiting for its rating, so both counts read
-    only those (``BOARD_STATES``), through the partial index that holds exactly them and
-    every column the counts need: the archive, however large, is never read."""
-    now = now or clock.now()
-    qs = WorkOrder.objects.filter(_BOARD_STATES_SQL).filter(board_scope_q(user))
-    per_courtyard = list(
-        qs.filter(state__in=sorted(OPEN_STATES))
-        .order_by()
-        .values("courtyard_id")
-        .annotate(open=Count("pk"), overdue=Count("pk", filter=overdue_q(now)))
+    rows: Q | None
+    orders: Q | None
+    rest: Q | None
+
+
+def _or(terms: list[Q]) -> Q | None:
+    if not terms:
+        return None
+    cond = terms[0]
+    for term in terms[1:]:
+        cond |= term
+    return cond
+
+
+def _counted_scope(user: Any) -> _CountedScope:
+    """``board_scope_q`` rewritten for the counters: a place root at or above a courtyard is
+    a prefix of the counters' path (which is cut at the courtyard), so whole rows answer it;
+    so do the orders an organisation leads under such a root (the lead is in the key)."""
+    access = order_access(user)
+    if access.superuser:
+        return _CountedScope(Q(), Q(), None)
+    if access.user_id is None:
+        return _CountedScope(None, None, None)
+    rows: list[Q] = []
+    orders: list[Q] = []
+    rest: list[Q] = [Q(reporter_id=access.user_id) | Q(created_by_id=access.user_id)]
+    for root in access.place_roots("work_order.view"):
+        if len(root) <= counts.COURTYARD_PATH_LEN:
+            rows.append(Q(path__startswith=root))
+            orders.append(Q(place_path__startswith=root))
+        else:
+            rest.append(Q(place_path__startswith=root))
+    by_root: dict[str, set[int]] = {}
+    for grant in access.org_grants:
+        if "work_order.view" in grant.actions:
+            by_root.setdefault(grant.root, set()).add(grant.organisation_id)
+    for root, org_ids in sorted(by_root.items()):
+        under = Q(place_path__startswith=root)
+        co = Q(Exists(_co_handled_by(org_ids)))
+        if len(root) <= counts.COURTYARD_PATH_LEN:
+            rows.append(Q(path__startswith=root, lead__in=sorted(org_ids)))
+            orders.append(under & Q(lead_organisation_id__in=org_ids))
+            rest.append(under & co)
+        else:
+            rest.append(under & (Q(lead_organisation_id__in=org_ids) | co))
+    covered = _or(orders)
+    residual = _or(rest)
+    if residual is not None and covered is not None:
+        residual &= ~covered
+    return _CountedScope(_or(rows), covered, residual)
+
+
+@dataclass
+class _Tally:
+    """The board's counts added up from the rows of :func:`_rows`."""
+
+    by_state: dict[str, int] = field(default_factory=dict)
+    warned_by_state: dict[str, int] = field(default_factory=dict)
+    emergency_open: int = 0
+    supervised_open: int = 0
+    open_by_courtyard: dict[int | None, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    overdue_by_state: dict[str, int] = field(default_factory=dict)
+    overdue_open_by_courtyard: dict[int | None, int] = field(default_factory=dict)
+    warned_overdue_by_state: dict[str, int] = field(default_factory=dict)
+    not_marked_by_state: dict[str, int] = field(default_factory=dict)
+    co_handling: int = 0
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        kind, courtyard, state, emergency, supervised, warned, n, x, y, name = row
+        courtyard = courtyard or None
+        if courtyard is not None and name:
+            self.names[courtyard] = name
+        if kind == "h":
+            self.co_handling += n
+            return
+        if kind == "d":  # the clock's ranges: n overdue, x of them warned, y not marked yet
+            self.overdue_by_state[state] = self.overdue_by_state.get(state, 0) + n
+            self.warned_overdue_by_state[state] = self.warned_overdue_by_state.get(state, 0) + x
+            self.not_marked_by_state[state] = self.not_marked_by_state.get(state, 0) + y
+            if state in OPEN_STATES:
+                load = self.overdue_open_by_courtyard
+                load[courtyard] = load.get(courtyard, 0) + n
+            return
+        self.by_state[state] = self.by_state.get(state, 0) + n
+        if warned:
+            self.warned_by_state[state] = self.warned_by_state.get(state, 0) + n
+        if state in OPEN_STATES:
+            if emergency:
+                self.emergency_open += n
+            if supervised:
+                self.supervised_open += n
+            self.open_by_courtyard[courtyard] = self.open_by_courtyard.get(courtyard, 0) + n
+
+    @staticmethod
+    def _sum(values: dict[str, int], states: Any) -> int:
+        return sum(values.get(s, 0) for s in states)
+
+    def states(self, states: Any) -> int:
+        return self._sum(self.by_state, states)
+
+    def overdue(self, states: Any = BOARD_STATES) -> int:
+        return self._sum(self.overdue_by_state, states)
+
+    def due_soon(self, states: Any = BOARD_STATES) -> int:
+        """Past the warning point and not due: the counted ``warned`` orders less those the
+        overdue range holds, plus those whose warning time has come unmarked."""
+        return (
+            self._sum(self.warned_by_state, states)
+            - self._sum(self.warned_overdue_by_state, states)
+            + self._sum(self.not_marked_by_state, states)
+        )
+
+
+def _board_orders() -> QuerySet[WorkOrder]:
+    return WorkOrder.objects.filter(_BOARD_STATES_SQL).order_by()
+
+
+def _flag(q: Q) -> ExpressionWrapper:
+    return ExpressionWrapper(q, output_field=BooleanField())
+
+
+_WARNED_Q = Q(escalation_level__gte=EscalationLevel.WARNED, due_at__isnull=False)
+_ZERO = Value(0, output_field=IntegerField())
+_NO = Value(False, output_field=BooleanField())
+
+
+def _kind(code: str) -> Value:
+    return Value(code, output_field=CharField())
+
+
+def _courtyard_name(ref: str) -> Subquery:
+    return Subquery(Place.objects.filter(pk=OuterRef(ref)).values("name")[:1])
+
+
+def _rows(
+    user: Any, now: dt.datetime, *, leads: set[int] | None, co_handling: bool = False
+) -> list[tuple[Any, ...]]:
+    """Everything the board (or, with ``leads``, the queue) counts, in one statement: a
+    UNION ALL of parts of the same shape ``(kind, courtyard, state, emergency, supervised,
+    warned, n, x, y, courtyard's name)``, each read through its own index:
+
+    - ``c``: the counter rows of the scope (``BoardCount``, a few hundred);
+    - ``r``: the rest of the scope counted from the orders, grouped the same way (the user's
+      own orders, co-handled ones, roles scoped below a courtyard: few);
+    - ``d``: the clock, which no counter can keep: the orders whose deadline has passed (the
+      range ``due_at <= now`` of the partial index led by ``due_at``; ``n`` of them, ``x``
+      past their warning point) and those whose warning time has come but the sweep has not
+      marked yet (the range ``escalation_at <= now``: ``y``);
+    - ``h`` (the queue): co-handled orders another organisation leads, through the
+      co-handlers' table."""
+    scope = _counted_scope(user)
+    parts: list[QuerySet[Any]] = []
+    if scope.rows is not None:
+        rows = BoardCount.objects.filter(scope.rows).exclude(n=0).order_by()
+        if leads is not None:
+            rows = rows.filter(lead__in=sorted(leads), state__in=sorted(OPEN_WORK))
+        parts.append(
+            rows.values_list(
+                _kind("c"), "courtyard", "state", "emergency", "supervised", "warned"
+            ).annotate(n=Sum("n"), x=_ZERO, y=_ZERO, name=_courtyard_name("courtyard"))
+        )
+    scoped = _board_orders().filter(board_scope_q(user))
+    if leads is not None:
+        scoped = scoped.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
+    if scope.rest is not None:
+        rest = _board_orders().filter(scope.rest)
+        if leads is not None:
+            rest = rest.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
+        parts.append(
+            rest.values_list(
+                _kind("r"),
+                "courtyard_id",
+                "state",
+                "emergency",
+                _flag(Q(supervision_level__gt=0)),
+                _flag(_WARNED_Q),
+            ).annotate(n=Count("pk"), x=_ZERO, y=_ZERO, name=_courtyard_name("courtyard_id"))
+        )
+    not_marked = Q(escalation_at__lte=now, escalation_level=EscalationLevel.NONE, due_at__gt=now)
+    parts.append(
+        scoped.filter(overdue_q(now) | not_marked)
+        .values_list(_kind("d"), "courtyard_id", "state", _NO, _NO, _NO)
+        .annotate(
+            n=Count("pk", filter=overdue_q(now)),
+            x=Count("pk", filter=overdue_q(now) & _WARNED_Q),
+            y=Count("pk", filter=not_marked),
+            name=_courtyard_name("courtyard_id"),
+        )
     )
-    ids = [row["courtyard_id"] for row in per_courtyard if row["courtyard_id"] is not None]
-    names = dict(Place.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    if co_handling:
+        parts.append(
+            _board_orders()
+            .filter(board_scope_q(user))
+            .filter(QUEUE_BUCKETS["co_handling"][1](now, user))
+            .values_list(_kind("h"), _ZERO, Value("", output_field=CharField()), _NO, _NO, _NO)
+            .annotate(n=Count("pk"), x=_ZERO, y=_ZERO, name=Value("", output_field=CharField()))
+        )
+    first, *others = parts
+    query = first.union(*others, all=True) if others else first
+    return list(query)
+
+
+def work_order_board(*, user: Any, now: dt.datetime | None = None) -> Board:
+    """The dispatcher's board: bucket counts and the load of each courtyard, in one
+    statement (:func:`_rows`) whatever the number of open orders.
+
+    Counts that only change with a write (new, returned, with the departments, emergencies,
+    under supervision, awaiting rating, the open load of each courtyard) are added up from
+    the maintained counters (``BoardCount``, ``workorders.counts``), plus the part of the
+    scope they do not hold counted from the orders; counts that change with the clock
+    (overdue, due soon) are counted over the ranges of orders whose deadline or warning
+    time has come."""
+    now = now or clock.now()
+    tally = _Tally()
+    for row in _rows(user, now, leads=None):
+        tally.add(row)
+    counts_by_code = {
+        "new": tally.states([State.REGISTERED]),
+        "returned": tally.states([State.RETURNED]),
+        "with_departments": tally.states(OPEN_WORK),
+        "overdue": tally.overdue(),
+        "due_soon": tally.due_soon(),
+        "emergency": tally.emergency_open,
+        "supervised": tally.supervised_open,
+        "awaiting_rating": tally.states([State.FINISHED]),
+    }
     outside = str(_("Outside the courtyards"))
     loads = [
         CourtyardLoad(
-            row["courtyard_id"],
-            names.get(row["courtyard_id"]) or outside,
-            row["open"],
-            row["overdue"],
+            courtyard,
+            (tally.names.get(courtyard) or outside) if courtyard is not None else outside,
+            n,
+            tally.overdue_open_by_courtyard.get(courtyard, 0),
         )
-        for row in per_courtyard
+        for courtyard, n in tally.open_by_courtyard.items()
+        if n
     ]
     loads.sort(key=lambda c: (-c.overdue, -c.open, c.courtyard_id is None, c.name))
-    return Board(buckets=_count(qs, BOARD_BUCKETS, user, now), courtyards=loads)
+    return Board(
+        buckets=[
+            Bucket(code, str(label), counts_by_code[code])
+            for code, (label, _) in BOARD_BUCKETS.items()
+        ],
+        courtyards=loads,
+    )
 
 
 def work_order_queue(*, user: Any, now: dt.datetime | None = None) -> list[Bucket]:
-    """The handler's queue: to sign, in progress, due soon, overdue, co-handling (one query).
-
-    Every bucket is about open work (``OPEN_WORK``, among the board's states), so the count
-    reads the board's partial index and the order's own ``place_path``, as the board does: a
-    department's archive, however large, is never read."""
+    """The handler's queue: to sign, in progress, due soon, overdue, co-handling, in one
+    statement (:func:`_rows`): the orders the user's organisations lead from the counters
+    (the lead is in their key) and the clock's ranges, as on the board; co-handling from
+    the orders through the co-handlers' table."""
     now = now or clock.now()
-    qs = (
-        WorkOrder.objects.filter(_BOARD_STATES_SQL)
-        .filter(board_scope_q(user))
-        .filter(state__in=sorted(OPEN_WORK))
-    )
-    return _count(qs, QUEUE_BUCKETS, user, now)
+    leads = _lead_orgs(user)
+    tally = _Tally()
+    for row in _rows(user, now, leads=leads or {0}, co_handling=True):
+        tally.add(row)
+    counts_by_code = {
+        "to_sign": tally.states([State.DISPATCHED]),
+        "in_progress": tally.states([State.SIGNED, State.CONTACTED, State.IN_PROGRESS]),
+        "queue_due_soon": tally.due_soon(OPEN_WORK),
+        "queue_overdue": tally.overdue(OPEN_WORK),
+        "co_handling": tally.co_handling,
+    }
+    return [
+        Bucket(code, str(label), counts_by_code[code]) for code, (label, _) in QUEUE_BUCKETS.items()
+    ]
 
 
 def work_order_bucket_list(

@@ -37,7 +37,7 @@ from sanan.organisation.models import Organisation
 from sanan.places.coords import LatLng, parse_system, to_wgs84
 from sanan.places.locate import locate
 from sanan.places.models import KIND_ORDER, Place, PlaceKind
-from sanan.workorders import access
+from sanan.workorders import access, counts
 from sanan.workorders import attachments as photos
 from sanan.workorders.catalogue import Catalogue, catalogue, clean_answers, effective_policy
 from sanan.workorders.models import (
@@ -150,22 +150,15 @@ def _begin(actor: Any, order: WorkOrder, action: Action) -> Act:
 def _claim(
     order: WorkOrder, spec: Transition, expected_version: int | None, now: dt.datetime
 ) -> None:
-    """Make this transaction the only one changing ``order`` now, or raise 409."""
+    """Make this transaction the only one changing ``order`` now, or raise 409. The claim
+    also reads the columns the board's counters count (``counts.claim``), for the flush."""
     if spec.versioned:
         expected = order.version if expected_version is None else expected_version
-        if expected == order.version:
-            claimed = WorkOrder.objects.filter(pk=order.pk, version=expected).update(
-                version=expected + 1, updated_at=now
-            )
-        else:
-            claimed = 0
-        if claimed == 1:
+        if expected == order.version and counts.claim(order, version=expected, now=now):
             order.version = expected + 1
             return
-    else:
-        claimed = WorkOrder.objects.filter(pk=order.pk, state=order.state).update(updated_at=now)
-        if claimed == 1:
-            return
+    elif counts.claim(order, version=None, now=now):
+        return
     current = WorkOrder.objects.filter(pk=order.pk).values_list("state", flat=True).first()
     label = State(current).label if current else _("deleted")
     raise Conflict(
@@ -338,6 +331,9 @@ class _Batch:
                 rows += _follower_rows(e.order, e.event, by_order.get(e.order.pk, []), self.now)
         if rows:
             OutboxMessage.objects.bulk_create(rows)
+        # The board's counters as late as possible (their rows are shared by every writer in
+        # a courtyard), before the audit chain.
+        counts.apply(e.order for e in self.entries)
         # The audit chain last: its head is one row every write transaction locks (on
         # PostgreSQL), so it is held from here to the commit, not across the other inserts.
         audits = []
@@ -843,6 +839,7 @@ def _register(
     try:
         with transaction.atomic():
             order.save(force_insert=True)
+            counts.created(order)
             if co:
                 through = WorkOrder.co_handlers.through
                 through.objects.bulk_create(

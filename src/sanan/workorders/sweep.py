@@ -24,7 +24,7 @@ from django.db.models import F
 from sanan.audit.services import audit_record
 from sanan.core import clock
 from sanan.core.errors import DomainError
-from sanan.workorders import services
+from sanan.workorders import counts, services
 from sanan.workorders.models import EscalationLevel, WorkOrder
 from sanan.workorders.services import SYSTEM, Act, Notice, _Batch, _to_handlers
 from sanan.workorders.sla import escalation_time
@@ -74,6 +74,7 @@ def _escalate_batch(rows: list[WorkOrder], now: dt.datetime, result: SweepResult
     """Claim each row whose level changes (a conditional UPDATE per row: the claim), then
     write the winners' events, notifications and one audit record together."""
     claimed: list[list[int]] = []
+    won_rows: dict[int, tuple[WorkOrder, int, int]] = {}
     with transaction.atomic():
         batch = _Batch(now)
         for order in rows:
@@ -129,6 +130,8 @@ def _escalate_batch(rows: list[WorkOrder], now: dt.datetime, result: SweepResult
                     result.supervised += 1
             claimed.append([order.pk, level])
             result.escalated_ids.append(order.pk)
+            won_rows[order.pk] = (order, seen_level, supervisions)
+        _remember_before(won_rows)
         batch.flush()
         if claimed:
             audit_record(
@@ -137,6 +140,30 @@ def _escalate_batch(rows: list[WorkOrder], now: dt.datetime, result: SweepResult
                 data={"at": now.isoformat(), "orders": claimed},
             )
     return len(claimed)
+
+
+def _remember_before(won: dict[int, tuple[WorkOrder, int, int]]) -> None:
+    """The board counters' key of each claimed order before its escalation: its row as the
+    claim left it (read under the claim's lock, one query), with the level seen and the
+    supervisions added taken back."""
+    if not won:
+        return
+    rows = WorkOrder.objects.filter(pk__in=list(won)).values_list("pk", *counts.COUNTED_COLUMNS)
+    for pk, path, courtyard, lead, state, emergency, supervision, _level, due_at in rows:
+        order, seen_level, supervisions = won[pk]
+        counts.remember(
+            order,
+            counts.key_of(
+                path,
+                courtyard,
+                lead,
+                state,
+                emergency,
+                supervision - supervisions,
+                seen_level,
+                due_at,
+            ),
+        )
 
 
 def escalate(*, now: dt.datetime | None = None, batch: int = 500) -> SweepResult:
