@@ -467,11 +467,16 @@ def _rows(
         .values_list(_kind("d"), "courtyard_id", "state", _NO, _NO, _NO)
         .annotate(n=_ZERO, x=_ZERO, y=Count("pk"), name=_courtyard_name("courtyard_id"))
     )
-    if co_handling:
+    if co_handling and leads is not None:
+        # The co-handling bucket, driven by the co-handlers' table (``pk IN``, not a
+        # correlated EXISTS, which SQLite would test against every open order).
+        through = WorkOrder.co_handlers.through
+        co_handled = through.objects.filter(organisation_id__in=leads).values("workorder_id")
         parts.append(
             _board_orders()
             .filter(board_scope_q(user))
-            .filter(QUEUE_BUCKETS["co_handling"][1](now, user))
+            .filter(Q(state__in=sorted(OPEN_WORK), pk__in=co_handled))
+            .filter(~Q(lead_organisation_id__in=leads))
             .values_list(_kind("h"), _ZERO, Value("", output_field=CharField()), _NO, _NO, _NO)
             .annotate(n=Count("pk"), x=_ZERO, y=_ZERO, name=Value("", output_field=CharField()))
         )
