@@ -49,6 +49,7 @@ from tests.personas import World
 from tests.registry.world import (
     ACTOR,
     LANDLINE,
+    LI_ID,
     LI_PHONE,
     WANG_ID,
     WANG_JIANGUO_ID,
@@ -528,3 +529,36 @@ def test_resident__reveal__a_two_character_reason_such_as_callback_is_enough(
 ) -> None:
     shown = resident_reveal(actor=ACTOR, resident=reg.wang, reason="回访")
     assert shown  # 回访 (call-back) is how staff say why, and it is accepted
+
+
+def test_resident_search__by_id_number__the_tags_come_with_the_resident_in_one_query(
+    reg: RegistryWorld, admin: Any, django_assert_num_queries: Any
+) -> None:
+    """A lookup by ID number reads the resident and its care tags with one query (after the
+    user's grants): the tags as a separate query read them exactly as they are stored, in the
+    care tags' order, with their dates, notes and labels."""
+    from sanan.registry.selectors import resident_search
+    from sanan.registry.services import care_tag_create, resident_tag_add
+
+    custom = care_tag_create(actor=ACTOR, place=reg.world.community, label="独居需探访")
+    resident_tag_add(actor=ACTOR, resident=reg.wang, tag=custom, note="每周二")
+    resident_tag_add(
+        actor=ACTOR, resident=reg.wang, tag="low_income", since=dt.date(2020, 3, 1), note="低保户"
+    )
+    stored = [
+        (t.pk, t.tag.code, t.tag.display_label, t.since, t.note, t.created_at, t.tag.place_id)
+        for t in ResidentTag.objects.filter(resident=reg.wang).select_related("tag").order_by("tag")
+    ]
+    assert len(stored) == 3
+    admin = type(admin).objects.get(pk=admin.pk)  # grants not read yet, as in a request
+    with django_assert_num_queries(2):  # grants, resident with tags
+        (found,) = resident_search(user=admin, id_number=WANG_ID)
+        shown = [
+            (t.pk, t.tag.code, t.tag.display_label, t.since, t.note, t.created_at, t.tag.place_id)
+            for t in found.tags.all()
+        ]
+    assert found == reg.wang
+    assert shown == stored
+    with django_assert_num_queries(1):  # a resident without tags: still one query
+        (plain,) = resident_search(user=admin, id_number=LI_ID)
+        assert list(plain.tags.all()) == []

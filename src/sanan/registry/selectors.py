@@ -13,12 +13,27 @@ names partially, plates by any part of the normalised plate.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Aggregate,
+    Exists,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
+from django.db.models.functions import JSONArray
+from django.db.models.query import ModelIterable
 from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from sanan.accounts.permissions import permissions_for
@@ -76,17 +91,98 @@ def _tags_prefetch() -> Prefetch:
     return Prefetch("tags", queryset=ResidentTag.objects.select_related("tag").order_by("tag"))
 
 
+class _JSONList(Aggregate):
+    """The rows' values as one JSON array, as text (``json_agg`` on PostgreSQL, whose ``json``
+    psycopg would decode itself; ``json_group_array`` on SQLite)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="CAST(JSON_AGG(%(expressions)s) AS text)")
+
+
+_TAG_COLUMNS = ("id", "tag_id", "since", "note", "created_at")
+_CARE_TAG_COLUMNS = ("code", "label", "place_id", "sort_order")
+TAGS_INLINE = "tags_inline"  # the annotation holding a resident's tags
+_ABSENT = object()
+
+
+def _tags_inline() -> Subquery:
+    """A resident's care tags, read in the resident's own query: one JSON array of
+    ``[*_TAG_COLUMNS, *_CARE_TAG_COLUMNS]`` per tag (NULL when none)."""
+    rows = (
+        ResidentTag.objects.filter(resident_id=OuterRef("pk"))
+        .order_by()
+        .values("resident_id")
+        .annotate(
+            tags=_JSONList(JSONArray(*_TAG_COLUMNS, *(f"tag__{c}" for c in _CARE_TAG_COLUMNS)))
+        )
+        .values("tags")
+    )
+    return Subquery(rows, output_field=TextField())
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = parse_datetime(text)
+    if moment is None:
+        raise ValueError("not a stored moment")
+    if timezone.is_naive(moment):  # SQLite stores UTC without offset
+        moment = timezone.make_aware(moment, dt.UTC)
+    return moment
+
+
+class _ResidentsWithTags(ModelIterable):
+    """Residents whose ``tags`` (``resident.tags.all()``) come from ``TAGS_INLINE`` instead of a
+    second query: a lookup by ID number is one round trip fewer, a list page too. The tags are
+    ordered as the related ordering orders them (care tag's order, then code)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        for resident in super().__iter__():
+            raw = resident.__dict__.pop(TAGS_INLINE, _ABSENT)
+            cache = resident.__dict__.setdefault("_prefetched_objects_cache", {})
+            if raw is _ABSENT or "tags" in cache:  # not selected (``only``): read when asked
+                yield resident
+                continue
+            tags = []
+            for pk, tag_id, since, note, created, code, label, place_id, order in sorted(
+                json.loads(raw) if raw else (), key=lambda t: (t[8], t[5])
+            ):
+                tagged = ResidentTag(
+                    id=pk,
+                    resident_id=resident.pk,
+                    tag_id=tag_id,
+                    since=parse_date(since) if since else None,
+                    note=note,
+                    created_at=_moment(created),
+                )
+                tagged._state.adding, tagged._state.db = False, resident._state.db
+                tag = CareTag(id=tag_id, code=code, label=label, place_id=place_id)
+                tag.sort_order = order
+                tag._state.adding, tag._state.db = False, resident._state.db
+                tagged.tag = tag
+                tagged.resident = resident
+                tags.append(tagged)
+            found = resident.tags.all()
+            found._result_cache, found._prefetch_done = tags, True
+            cache["tags"] = found
+            yield resident
+
+
 def resident_list(*, user: Any, action: str = VIEW) -> QuerySet[Resident]:
     """Residents in the user's scope (every status), with what a list row shows, by dwelling
     in address order (the place tree's), household and record. The database walks the place
     index and each dwelling's residents (``resident_place_order``) in that order, so a page
-    costs the same among a million residents as among a hundred."""
-    return (
+    costs the same among a million residents as among a hundred. The care tags come in the
+    same query (``_ResidentsWithTags``)."""
+    qs = (
         Resident.objects.visible_to(user, action)
         .select_related("household", "place")
-        .prefetch_related(_tags_prefetch())
+        .annotate(**{TAGS_INLINE: _tags_inline()})
         .order_by("place__path", "household_id", "id")
     )
+    qs._iterable_class = _ResidentsWithTags
+    return qs
 
 
 def resident_get_for(*, user: Any, pk: Any, action: str = VIEW) -> Resident:
