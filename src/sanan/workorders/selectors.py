@@ -267,12 +267,14 @@ def board_scope_q(user: Any) -> Q:
 class _CountedScope:
     """A user's board scope split in two: ``rows``, a condition on ``BoardCount`` rows, and
     ``orders``, the same condition on orders (their union); ``rest``, what else the scope
-    holds (their own orders, co-handled ones, roles scoped below a courtyard), counted from
-    the orders themselves, outside ``orders``. ``None``: nothing."""
+    holds, counted from the orders themselves: disjoint conditions, each led by what an
+    index finds (the user's own orders; co-handled ones, through the co-handlers' table;
+    roles scoped below a courtyard), each outside ``orders`` and the ones before it.
+    ``None``: nothing."""
 
     rows: Q | None
     orders: Q | None
-    rest: Q | None
+    rest: list[Q]
 
 
 def _or(terms: list[Q]) -> Q | None:
@@ -290,18 +292,21 @@ def _counted_scope(user: Any) -> _CountedScope:
     so do the orders an organisation leads under such a root (the lead is in the key)."""
     access = order_access(user)
     if access.superuser:
-        return _CountedScope(Q(), Q(), None)
+        return _CountedScope(Q(), Q(), [])
     if access.user_id is None:
-        return _CountedScope(None, None, None)
+        return _CountedScope(None, None, [])
     rows: list[Q] = []
     orders: list[Q] = []
-    rest: list[Q] = [Q(reporter_id=access.user_id) | Q(created_by_id=access.user_id)]
+    own = Q(reporter_id=access.user_id) | Q(created_by_id=access.user_id)
+    co_terms: list[Q] = []
+    co_orgs: set[int] = set()
+    deep: list[Q] = []
     for root in access.place_roots("work_order.view"):
         if len(root) <= counts.COURTYARD_PATH_LEN:
             rows.append(Q(path__startswith=root))
             orders.append(Q(place_path__startswith=root))
         else:
-            rest.append(Q(place_path__startswith=root))
+            deep.append(Q(place_path__startswith=root))
     by_root: dict[str, set[int]] = {}
     for grant in access.org_grants:
         if "work_order.view" in grant.actions:
@@ -312,14 +317,24 @@ def _counted_scope(user: Any) -> _CountedScope:
         if len(root) <= counts.COURTYARD_PATH_LEN:
             rows.append(Q(path__startswith=root, lead__in=sorted(org_ids)))
             orders.append(under & Q(lead_organisation_id__in=org_ids))
-            rest.append(under & co)
+            co_terms.append(under & co)
+            co_orgs |= org_ids
         else:
-            rest.append(under & (Q(lead_organisation_id__in=org_ids) | co))
+            deep.append(under & (Q(lead_organisation_id__in=org_ids) | co))
     covered = _or(orders)
-    residual = _or(rest)
-    if residual is not None and covered is not None:
-        residual &= ~covered
-    return _CountedScope(_or(rows), covered, residual)
+    outside = ~covered if covered is not None else Q()
+    rest = [own & outside]
+    co_any = _or(co_terms)
+    if co_any is not None:
+        through = WorkOrder.co_handlers.through
+        driver = Q(
+            pk__in=through.objects.filter(organisation_id__in=co_orgs).values("workorder_id")
+        )
+        rest.append(driver & co_any & ~own & outside)
+    deep_any = _or(deep)
+    if deep_any is not None:
+        rest.append(deep_any & ~own & (~co_any if co_any is not None else Q()) & outside)
+    return _CountedScope(_or(rows), covered, rest)
 
 
 @dataclass
@@ -435,8 +450,8 @@ def _rows(
     scoped = _board_orders().filter(board_scope_q(user))
     if leads is not None:
         scoped = scoped.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
-    if scope.rest is not None:
-        rest = _board_orders().filter(scope.rest)
+    for part in scope.rest:
+        rest = _board_orders().filter(part)
         if leads is not None:
             rest = rest.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
         parts.append(
