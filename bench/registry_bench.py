@@ -251,7 +251,8 @@ def bench_lookup(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         rows.append(Row(
             f"exact lookup by ID number among {n:,} residents, {label}",
             f"`selectors.resident_search(user=…, id_number=…)` and its rows, {len(numbers):,} "
-            f"random residents per run; {queries} queries each (grants, resident, tags)",
+            f"random residents per run; {queries} queries each (the user's grants; the "
+            "resident with its care tags)",
             "p95 < 10 ms",
             f"**p95 {ms(p95)}** (p50 {ms(p50)}, p99 {ms(p99)})",
             p95 < 0.010,
