@@ -29,6 +29,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from sanan.core import clock
@@ -347,27 +348,28 @@ class _Tally:
     supervised_open: int = 0
     open_by_courtyard: dict[int | None, int] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
-    overdue_by_state: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
     overdue_open_by_courtyard: dict[int | None, int] = field(default_factory=dict)
-    warned_overdue_by_state: dict[str, int] = field(default_factory=dict)
-    not_marked_by_state: dict[str, int] = field(default_factory=dict)
+    warned_overdue: int = 0
+    not_marked: int = 0
     co_handling: int = 0
 
     def add(self, row: tuple[Any, ...]) -> None:
-        kind, courtyard, state, emergency, supervised, warned, n, x, y, name = row
+        kind, courtyard, state, emergency, supervised, warned, n, o, x, y, z, name = row
         courtyard = courtyard or None
         if courtyard is not None and name:
             self.names[courtyard] = name
         if kind == "h":
             self.co_handling += n
             return
-        if kind == "d":  # the clock's ranges: n overdue, x of them warned, y not marked yet
-            self.overdue_by_state[state] = self.overdue_by_state.get(state, 0) + n
-            self.warned_overdue_by_state[state] = self.warned_overdue_by_state.get(state, 0) + x
-            self.not_marked_by_state[state] = self.not_marked_by_state.get(state, 0) + y
-            if state in OPEN_STATES:
-                load = self.overdue_open_by_courtyard
-                load[courtyard] = load.get(courtyard, 0) + n
+        # The clock: o overdue (z of them open), x overdue and warned, y not marked yet.
+        self.overdue += o
+        self.warned_overdue += x
+        self.not_marked += y
+        if z:
+            load = self.overdue_open_by_courtyard
+            load[courtyard] = load.get(courtyard, 0) + z
+        if kind == "d":
             return
         self.by_state[state] = self.by_state.get(state, 0) + n
         if warned:
@@ -386,17 +388,11 @@ class _Tally:
     def states(self, states: Any) -> int:
         return self._sum(self.by_state, states)
 
-    def overdue(self, states: Any = BOARD_STATES) -> int:
-        return self._sum(self.overdue_by_state, states)
-
     def due_soon(self, states: Any = BOARD_STATES) -> int:
         """Past the warning point and not due: the counted ``warned`` orders less those the
-        overdue range holds, plus those whose warning time has come unmarked."""
-        return (
-            self._sum(self.warned_by_state, states)
-            - self._sum(self.warned_overdue_by_state, states)
-            + self._sum(self.not_marked_by_state, states)
-        )
+        overdue range holds, plus those whose warning time has come unmarked (the ranges
+        hold the same states as ``states``)."""
+        return self._sum(self.warned_by_state, states) - self.warned_overdue + self.not_marked
 
 
 def _board_orders() -> QuerySet[WorkOrder]:
@@ -410,6 +406,13 @@ def _flag(q: Q) -> ExpressionWrapper:
 _WARNED_Q = Q(escalation_level__gte=EscalationLevel.WARNED, due_at__isnull=False)
 _ZERO = Value(0, output_field=IntegerField())
 _NO = Value(False, output_field=BooleanField())
+_NONAME = Value("", output_field=CharField())
+# Grouped by expressions of the courtyard and the state, not the columns: with the columns,
+# SQLite reads a whole (courtyard, state) or (state, …) index to get the groups in order
+# instead of the range it counts.
+_COURTYARD = Coalesce("courtyard_id", Value(0), output_field=IntegerField())
+_STATE = Coalesce("state", Value(""), output_field=CharField())
+_LEAD = Coalesce("lead_organisation_id", Value(0), output_field=IntegerField())
 
 
 def _kind(code: str) -> Value:
@@ -425,18 +428,20 @@ def _rows(
 ) -> list[tuple[Any, ...]]:
     """Everything the board (or, with ``leads``, the queue) counts, in one statement: a
     UNION ALL of parts of the same shape ``(kind, courtyard, state, emergency, supervised,
-    warned, n, x, y, courtyard's name)``, each read through its own index:
+    warned, n, o, x, y, z, courtyard's name)``, each read through its own index:
 
     - ``c``: the counter rows of the scope (``BoardCount``, a few hundred);
     - ``r``: the rest of the scope counted from the orders, grouped the same way (the user's
-      own orders, co-handled ones, roles scoped below a courtyard: few);
-    - ``d``: the clock, which no counter can keep: the orders whose deadline has passed (the
-      range ``due_at <= now`` of the partial index led by ``due_at``; ``n`` of them, ``x``
-      past their warning point) and those whose warning time has come but the sweep has not
-      marked yet (the range ``escalation_at <= now``: ``y``);
+      own orders, co-handled ones, roles scoped below a courtyard: few), with their clock;
+    - ``d``: the clock of what the counters hold, which no counter can keep: the orders whose
+      deadline has passed (the range ``due_at <= now`` of the partial index led by
+      ``due_at``, per courtyard; ``o`` of them, ``x`` past their warning point, ``z`` open)
+      and those whose warning time has come but the sweep has not marked yet (the range
+      ``escalation_at <= now``: ``y``);
     - ``h`` (the queue): co-handled orders another organisation leads, through the
       co-handlers' table."""
     scope = _counted_scope(user)
+    not_marked = Q(escalation_at__lte=now, escalation_level=EscalationLevel.NONE, due_at__gt=now)
     parts: list[QuerySet[Any]] = []
     if scope.rows is not None:
         rows = BoardCount.objects.filter(scope.rows).exclude(n=0).order_by()
@@ -445,43 +450,62 @@ def _rows(
         parts.append(
             rows.values_list(
                 _kind("c"), "courtyard", "state", "emergency", "supervised", "warned"
-            ).annotate(n=Sum("n"), x=_ZERO, y=_ZERO, name=_courtyard_name("courtyard"))
+            ).annotate(
+                n=Sum("n"), o=_ZERO, x=_ZERO, y=_ZERO, z=_ZERO, name=_courtyard_name("courtyard")
+            )
         )
-    scoped = _board_orders().filter(board_scope_q(user))
-    if leads is not None:
-        scoped = scoped.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
     for part in scope.rest:
-        rest = _board_orders().filter(part)
+        rest = _board_orders().filter(part).annotate(cy=_COURTYARD, st=_STATE)
         if leads is not None:
-            rest = rest.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
+            # On expressions, not the columns: the part is led by its own condition's index,
+            # never by the (lead, state) index that holds every order of the department.
+            rest = rest.annotate(ld=_LEAD).filter(ld__in=sorted(leads), st__in=sorted(OPEN_WORK))
         parts.append(
             rest.values_list(
                 _kind("r"),
-                "courtyard_id",
-                "state",
+                "cy",
+                "st",
                 "emergency",
                 _flag(Q(supervision_level__gt=0)),
                 _flag(_WARNED_Q),
-            ).annotate(n=Count("pk"), x=_ZERO, y=_ZERO, name=_courtyard_name("courtyard_id"))
+            ).annotate(
+                # Few orders, read through the part's own index: their clock comes along.
+                n=Count("pk"),
+                o=Count("pk", filter=overdue_q(now)),
+                x=Count("pk", filter=overdue_q(now) & _WARNED_Q),
+                y=Count("pk", filter=not_marked),
+                z=Count("pk", filter=overdue_q(now) & Q(state__in=sorted(OPEN_STATES))),
+                name=_courtyard_name("cy"),
+            )
         )
-    # Two parts, not one with an OR: each range is then read through its own index alone
-    # (the overdue one through the covering index led by ``due_at``, without the table).
-    not_marked = Q(escalation_at__lte=now, escalation_level=EscalationLevel.NONE, due_at__gt=now)
-    parts.append(
-        scoped.filter(overdue_q(now))
-        .values_list(_kind("d"), "courtyard_id", "state", _NO, _NO, _NO)
-        .annotate(
-            n=Count("pk"),
-            x=Count("pk", filter=_WARNED_Q),
-            y=_ZERO,
-            name=_courtyard_name("courtyard_id"),
+    # The clock's ranges over what the counters hold (the rest came with its rows above):
+    # no correlated EXISTS in the condition, so the overdue range is read from the covering
+    # index led by ``due_at`` alone. Overdue and not yet marked are two parts, not one with
+    # an OR, each read through its own index.
+    if scope.orders is not None:
+        counted = _board_orders().filter(scope.orders)
+        if leads is not None:
+            counted = counted.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
+        parts.append(
+            counted.filter(overdue_q(now))
+            .annotate(cy=_COURTYARD)
+            .values_list(_kind("d"), "cy", _NONAME, _NO, _NO, _NO)
+            # Counts of ``due_at`` (never NULL in these ranges), not of the id: PostgreSQL
+            # then answers from the index alone instead of fetching every row.
+            .annotate(
+                n=_ZERO,
+                o=Count("due_at"),
+                x=Count("due_at", filter=_WARNED_Q),
+                y=_ZERO,
+                z=Count("due_at", filter=Q(state__in=sorted(OPEN_STATES))),
+                name=_NONAME,
+            )
         )
-    )
-    parts.append(
-        scoped.filter(not_marked)
-        .values_list(_kind("d"), "courtyard_id", "state", _NO, _NO, _NO)
-        .annotate(n=_ZERO, x=_ZERO, y=Count("pk"), name=_courtyard_name("courtyard_id"))
-    )
+        parts.append(
+            counted.filter(not_marked)
+            .values_list(_kind("d"), _ZERO, _NONAME, _NO, _NO, _NO)
+            .annotate(n=_ZERO, o=_ZERO, x=_ZERO, y=Count("due_at"), z=_ZERO, name=_NONAME)
+        )
     if co_handling and leads is not None:
         # The co-handling bucket, driven by the co-handlers' table (``pk IN``, not a
         # correlated EXISTS, which SQLite would test against every open order).
@@ -492,8 +516,8 @@ def _rows(
             .filter(board_scope_q(user))
             .filter(Q(state__in=sorted(OPEN_WORK), pk__in=co_handled))
             .filter(~Q(lead_organisation_id__in=leads))
-            .values_list(_kind("h"), _ZERO, Value("", output_field=CharField()), _NO, _NO, _NO)
-            .annotate(n=Count("pk"), x=_ZERO, y=_ZERO, name=Value("", output_field=CharField()))
+            .values_list(_kind("h"), _ZERO, _NONAME, _NO, _NO, _NO)
+            .annotate(n=Count("pk"), o=_ZERO, x=_ZERO, y=_ZERO, z=_ZERO, name=_NONAME)
         )
     first, *others = parts
     query = first.union(*others, all=True) if others else first
@@ -518,7 +542,7 @@ def work_order_board(*, user: Any, now: dt.datetime | None = None) -> Board:
         "new": tally.states([State.REGISTERED]),
         "returned": tally.states([State.RETURNED]),
         "with_departments": tally.states(OPEN_WORK),
-        "overdue": tally.overdue(),
+        "overdue": tally.overdue,
         "due_soon": tally.due_soon(),
         "emergency": tally.emergency_open,
         "supervised": tally.supervised_open,
@@ -559,7 +583,7 @@ def work_order_queue(*, user: Any, now: dt.datetime | None = None) -> list[Bucke
         "to_sign": tally.states([State.DISPATCHED]),
         "in_progress": tally.states([State.SIGNED, State.CONTACTED, State.IN_PROGRESS]),
         "queue_due_soon": tally.due_soon(OPEN_WORK),
-        "queue_overdue": tally.overdue(OPEN_WORK),
+        "queue_overdue": tally.overdue,
         "co_handling": tally.co_handling,
     }
     return [
