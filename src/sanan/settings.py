@@ -302,7 +302,7 @@ STORAGES = {
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",  # first: 401 + WWW-Authenticate
+        "sanan.accounts.authentication.TokenAuthentication",  # first: 401 + WWW-Authenticate
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from sanan.accounts.roles import ROLE_ACTIONS, ROLE_PRIORITY
-from sanan.core import clock
+from sanan.core import clock, hotpath
 from sanan.core.errors import PermissionDenied
 
 M = TypeVar("M", bound=Model)
@@ -49,19 +49,32 @@ def place_path_of(obj: Any) -> str | None:
     return scope_path() if callable(scope_path) else None
 
 
+def _grants_of(user_id: int, today: date) -> list[tuple[str, str, int | None]]:
+    """(role, place path, organisation id) of each of the user's roles in force ``today``
+    (read on every request of a signed-in user: ``core.hotpath``)."""
+    from sanan.accounts.models import RoleAssignment
+    from sanan.places.models import Place
+
+    return [
+        (role, path, organisation_id)
+        for role, path, organisation_id in hotpath.fetch(
+            "SELECT a.role, p.path, a.organisation_id FROM {0} a JOIN {1} p ON p.id = a.place_id "
+            "WHERE a.user_id = %s AND (a.starts_on IS NULL OR a.starts_on <= %s) "
+            "AND (a.ends_on IS NULL OR a.ends_on >= %s) ORDER BY a.id",
+            [user_id, today, today],
+            RoleAssignment,
+            Place,
+        )
+    ]
+
+
 class Permissions:
     def __init__(self, user: Any) -> None:
         self.user = user
         self.is_superuser = bool(getattr(user, "is_superuser", False))
         self._grants: list[tuple[str, str, int | None]] = []  # (role, place path, org id)
         if getattr(user, "is_authenticated", False) and user.is_active:
-            today: date = clock.today()
-            self._grants = [
-                (a.role, a.place.path, a.organisation_id)
-                for a in user.role_assignments.select_related("place")
-                if (a.starts_on is None or a.starts_on <= today)
-                and (a.ends_on is None or a.ends_on >= today)
-            ]
+            self._grants = _grants_of(user.pk, clock.today())
 
     # --- questions -------------------------------------------------------------------------
     @property

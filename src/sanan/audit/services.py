@@ -14,7 +14,7 @@ from django.db.models import Model
 
 from sanan.accounts.permissions import place_path_of
 from sanan.audit.models import AuditEvent, AuditHead
-from sanan.core import clock
+from sanan.core import clock, hotpath
 from sanan.core.middleware import current_request
 
 GENESIS = "0" * 64
@@ -91,10 +91,9 @@ def audit_record_many(*, entries: list[AuditEntry]) -> list[AuditEvent]:
         raise RuntimeError("audit_record must be called inside transaction.atomic()")
     if not entries:
         return []
-    head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+    seq, prev = _lock_head()
     ctx = current_request()
     at = clock.now()
-    seq, prev = head.last_seq, head.last_hash
     events = []
     for entry in entries:
         actor, target = entry.actor, entry.target
@@ -122,8 +121,22 @@ def audit_record_many(*, entries: list[AuditEntry]) -> list[AuditEvent]:
         events[0].save(force_insert=True)
     else:
         AuditEvent.objects.bulk_create(events)
-    AuditHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    hotpath.execute(
+        "UPDATE {0} SET last_seq = %s, last_hash = %s WHERE id = 1", [seq, prev], AuditHead
+    )
     return events
+
+
+def _lock_head() -> tuple[int, str]:
+    """The chain's last sequence number and hash, the head row locked until the transaction
+    ends. Every write of every app comes here: ``core.hotpath``."""
+    sql = "SELECT last_seq, last_hash FROM {0} WHERE id = 1 FOR UPDATE"
+    rows = hotpath.fetch(sql, [], AuditHead, for_write=True)
+    if not rows:  # a new database: the head is made once
+        AuditHead.objects.get_or_create(pk=1)
+        rows = hotpath.fetch(sql, [], AuditHead, for_write=True)
+    seq, last_hash = rows[0]
+    return int(seq), str(last_hash)
 
 
 @dataclass

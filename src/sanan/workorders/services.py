@@ -25,12 +25,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Subquery
-from django.db.models.functions import Substr
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from sanan.audit.services import AuditEntry, audit_record, audit_record_many
-from sanan.core import clock, crypto
+from sanan.core import clock, crypto, hotpath
 from sanan.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from sanan.core.phone import mask_mobile, normalise_mobile
 from sanan.organisation.models import Organisation
@@ -573,11 +572,14 @@ def _courtyard_of(place: Place) -> Place | None:
 
 
 def intake_place(pk: int) -> Place | None:
-    """The place of a submission and, in the same query, the courtyard above it (which the
-    order records): one statement instead of two."""
-    path = Place.objects.filter(pk=pk).values("path")[:1]
-    courtyard_path = Substr(Subquery(path), 1, _COURTYARD_DEPTH * Place.steplen)
-    rows = list(Place.objects.filter(Q(pk=pk) | Q(path=courtyard_path)))
+    """The place of a submission and, in the same statement, the courtyard above it (which the
+    order records). Runs on every submission: ``core.hotpath``."""
+    rows = hotpath.instances(
+        Place,
+        "SELECT * FROM {0} WHERE id = %s OR path = (SELECT substr(path, 1, %s) FROM {0} "
+        "WHERE id = %s)",
+        [pk, _COURTYARD_DEPTH * Place.steplen, pk],
+    )
     place = next((p for p in rows if p.pk == pk), None)
     if place is not None:
         place._intake_courtyard = next((p for p in rows if p.depth == _COURTYARD_DEPTH), None)

@@ -1,0 +1,61 @@
+"""Small statements that run on nearly every request, written out once.
+
+Django builds a query's SQL again on every call. For a few small statements on the path of
+every request (the API token's user, the user's roles, the catalogue stamp, the place of a new
+work order) building the statement cost several times running it: one submission spent more
+CPU compiling them than SQLite spent executing them (``docs/performance.md``, work orders).
+These helpers run such a statement as written, on the database the router reads the first
+model from, with the models' own quoted table names in place of ``{0}``, ``{1}``…
+
+Keep to statements that are short, fixed and read columns by name; everything else goes
+through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from django.db import connections, router
+from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+def _sql(sql: str, models: Sequence[type[Model]], *, write: bool = False) -> tuple[Any, str]:
+    db = (router.db_for_write if write else router.db_for_read)(models[0])
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    text = sql.format(*(quote(m._meta.db_table) for m in models))
+    if " FOR UPDATE" in text and not connection.features.has_select_for_update:
+        text = text.replace(" FOR UPDATE", "")  # SQLite: the write transaction locks it all
+    return connection, text
+
+
+def fetch(
+    sql: str, params: Sequence[Any], *models: type[Model], for_write: bool = False
+) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` as tuples (values as the driver returns them: compare dates and
+    times in SQL, not in Python, since SQLite returns them as text). ``for_write``: on the
+    database the model is written to (a read inside a write transaction; ``FOR UPDATE`` in the
+    statement locks the rows where the database can)."""
+    connection, text = _sql(sql, models, write=for_write)
+    with connection.cursor() as cursor:
+        cursor.execute(text, list(params))
+        return list(cursor.fetchall())
+
+
+def execute(sql: str, params: Sequence[Any], *models: type[Model]) -> int:
+    """Run a writing statement on the database the first model is written to; the number of
+    rows it changed."""
+    connection, text = _sql(sql, models, write=True)
+    with connection.cursor() as cursor:
+        cursor.execute(text, list(params))
+        return int(cursor.rowcount)
+
+
+def instances(model: type[M], sql: str, params: Sequence[Any], *others: type[Model]) -> list[M]:
+    """Model instances from ``sql`` (``{0}`` is ``model``'s table, ``{1}``… the others'): the
+    statement must select every column of ``model``'s table."""
+    _, text = _sql(sql, (model, *others))
+    return list(model.objects.raw(text, list(params)))
