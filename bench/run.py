@@ -41,6 +41,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -152,12 +153,13 @@ class Suite:
         import workorders_bench as wb
 
         ns = argparse.Namespace(
-            intake_engine=self.engine_wo(), sqlite_sync=None, workers=0, worker_class="sync",
-            threads=1, connections=16 if not self.quick else 4,
+            intake_engine=self.engine_wo(), sqlite_sync=None, workers=0, worker_class="gthread",
+            threads=2, connections=16 if not self.quick else 4,
+            driver="wrk" if shutil.which("wrk") else "python",
             seconds=3.0 if self.quick else 20.0, warmup=1.0 if self.quick else 5.0,
         )  # fmt: skip
         r = wb.run_intake(ns)
-        if r.errors or r.in_db != r.created:
+        if r.errors or not r.stored_ok:
             self.problems.append(
                 f"intake: {r.errors} errors, {r.created} created, {r.in_db} stored"
             )

@@ -6,12 +6,14 @@
     .venv/bin/python bench/workorders_bench.py --update-docs      # also rewrite docs/performance.md
 
 (a) **intake**: a fresh SQLite file database in a temporary ``SANAN_VAR_DIR`` (``sanan demo``
-    builds the places and the demo people), the app under gunicorn (``--workers``: by default
-    one per core, plus one), and a load generator in another process: ``--connections``
-    keep-alive connections, each POSTing ``/api/v1/orders/`` with a token and a fresh
-    ``Idempotency-Key``, as fast as the server answers, for ``--seconds`` after a warm-up.
-    Sustained orders/s, errors (anything but 201) and p50/p95/p99 latency; afterwards the
-    database must hold exactly one order per 201 (no lost or doubled writes).
+    builds the places and the demo people), the app under gunicorn as ``sanan serve`` runs it
+    (gthread workers with 2 threads; ``--workers``: by default one per core, plus one), and a
+    load generator, wrk (``--driver python``: this script's threads in another process):
+    ``--connections`` keep-alive connections, each POSTing ``/api/v1/orders/`` with a token
+    and a fresh ``Idempotency-Key``, as fast as the server answers, for ``--seconds`` after a
+    warm-up. Sustained orders/s, errors (anything but 201) and p50/p95/p99 latency; afterwards
+    the database must hold every order answered 201 (and at most the requests still in flight
+    when the driver stopped besides).
 (b) **board**: ``work_order_board`` for the community dispatcher over ``--orders`` open orders
     bulk-created (``bulk_create``) into a dedicated SQLite file and into the PostgreSQL
     database ``sanan_bench_wo`` (127.0.0.1:5432, user postgres; created when missing). Its
@@ -211,6 +213,100 @@ def _load_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+# The same closed loop from wrk (C, one event loop): a few per cent of a core where the Python
+# driver above takes a large share of the two cores the server needs. Each request gets a key
+# of its own (run, connection thread, counter); statuses are counted per thread and gathered
+# in ``done``, which prints one JSON line.
+WRK_SCRIPT = """
+local token = "%(token)s"
+local houses = {%(houses)s}
+local cats = {%(cats)s}
+local run = "%(run)s"
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  n = 0
+  statuses = {}
+end
+function request()
+  n = n + 1
+  local body = string.format(
+    '{"category": %%d, "place": %%d, ' ..
+    '"description": "路灯不亮了，第%%d-%%d次压力测试", "channel": "api"}',
+    cats[(tid * 7 + n) %% #cats + 1], houses[(tid * 31 + n * 17) %% #houses + 1], tid, n)
+  return wrk.format("POST", "/api/v1/orders/", {
+    ["Authorization"] = "Token " .. token,
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = string.format("bench-%%s-%%d-%%d", run, tid, n),
+  }, body)
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local counts = {}
+  for _, thread in ipairs(threads) do
+    for status, k in pairs(thread:get("statuses")) do
+      counts[tostring(status)] = (counts[tostring(status)] or 0) + k
+    end
+  end
+  local parts = {}
+  for status, k in pairs(counts) do
+    table.insert(parts, string.format('"%%s": %%d', status, k))
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK={"statuses": {%%s}, "requests": %%d, "p50": %%f, "p95": %%f, "p99": %%f, ' ..
+    '"socket_errors": %%d}\\n',
+    table.concat(parts, ", "), summary.requests, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def _wrk_load(args: argparse.Namespace, port: int, setup_json: str) -> dict[str, Any]:
+    """Warm-up, then the measured run, each a wrk run of its own."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("intake: wrk is missing (apt-get install wrk), or use --driver python")
+    setup = json.loads(setup_json)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="sanan-wrk-") as tmp:
+        for phase, seconds in (("warm", args.warmup), ("run", args.seconds)):
+            script = Path(tmp) / f"{phase}.lua"
+            script.write_text(WRK_SCRIPT % {
+                "token": setup["token"],
+                "houses": ", ".join(map(str, setup["houses"])),
+                "cats": ", ".join(map(str, setup["categories"])),
+                "run": f"{phase}{uuid.uuid4().hex[:8]}",
+            }, encoding="utf-8")  # fmt: skip
+            out = subprocess.run(  # noqa: S603 (wrk from the system)
+                [wrk, "-t", "1", "-c", str(args.connections), "-d", f"{max(seconds, 1):g}s",
+                 "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}/"],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            found = re.search(r"^WRK=(.*)$", out.stdout, re.MULTILINE)
+            if not found:
+                raise SystemExit(f"intake: no result from wrk:\n{out.stdout}\n{out.stderr}")
+            results.append(json.loads(found.group(1)))
+    warm, run = results
+    statuses = dict(run["statuses"])
+    if run["socket_errors"]:
+        statuses["socket"] = run["socket_errors"]
+    return {
+        "statuses": statuses,
+        "requests": run["requests"],
+        "created": warm["statuses"].get("201", 0) + run["statuses"].get("201", 0),
+        "p50": run["p50"],
+        "p95": run["p95"],
+        "p99": run["p99"],
+    }
+
+
 @dataclass
 class IntakeResult:
     rate: float
@@ -224,11 +320,18 @@ class IntakeResult:
     seconds: float
     created: int
     in_db: int
+    in_flight: int  # what a driver may leave unanswered when it stops (wrk: a connection's one)
     statuses: dict[str, int]
     cpu_ms: float
     queries: int
     cpu_n: int
     load: str
+
+    @property
+    def stored_ok(self) -> bool:
+        """Every 201 is in the database, and nothing else is but what was still in flight
+        when the driver stopped (answered after it stopped listening)."""
+        return self.created <= self.in_db <= self.created + self.in_flight
 
 
 def _pg(*command: str) -> None:
@@ -290,13 +393,25 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
             f"{args.seconds:g} s measured …"
         )
         load_before = os.getloadavg()
-        out = subprocess.run(  # noqa: S603 (this script)
-            [sys.executable, __file__, "--load-worker", "--port", str(port), "--setup", setup,
-             "--connections", str(args.connections), "--seconds", str(args.seconds),
-             "--warmup", str(args.warmup)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        load = json.loads(out.stdout)
+        if args.driver == "wrk":
+            load = _wrk_load(args, port, setup)
+        else:
+            out = subprocess.run(  # noqa: S603 (this script)
+                [sys.executable, __file__, "--load-worker", "--port", str(port), "--setup",
+                 setup, "--connections", str(args.connections), "--seconds",
+                 str(args.seconds), "--warmup", str(args.warmup)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            raw = json.loads(out.stdout)
+            lat = raw["latencies"]
+            load = {
+                "statuses": raw["statuses"],
+                "requests": len(lat),
+                "created": raw["created"],
+                "p50": percentile(lat, 50) * 1000,
+                "p95": percentile(lat, 95) * 1000,
+                "p99": percentile(lat, 99) * 1000,
+            }
         load_after = os.getloadavg()
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -307,21 +422,21 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
         cpu_out = _sanan(cpu_env, "shell", "-c", f"SETUP = {setup!r}\n{CPU_CODE}")
         cpu_found = re.search(r"^CPU=(.*)$", cpu_out, re.MULTILINE)
         cpu = json.loads(cpu_found.group(1)) if cpu_found else {}
-        lat = load["latencies"]
         statuses = load["statuses"]
         errors = sum(v for k, v in statuses.items() if k != "201")
         return IntakeResult(
             rate=statuses.get("201", 0) / args.seconds,
             errors=errors,
-            requests=len(lat),
-            p50=percentile(lat, 50) * 1000,
-            p95=percentile(lat, 95) * 1000,
-            p99=percentile(lat, 99) * 1000,
+            requests=load["requests"],
+            p50=load["p50"],
+            p95=load["p95"],
+            p99=load["p99"],
             workers=workers,
             connections=args.connections,
             seconds=args.seconds,
             created=load["created"],
             in_db=in_db,
+            in_flight=2 * args.connections if args.driver == "wrk" else 0,
             statuses=statuses,
             cpu_ms=float(cpu.get("ms", float("nan"))),
             queries=int(cpu.get("queries", -1)),
@@ -478,10 +593,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--worker-class",
         choices=["sync", "gthread"],
-        default="sync",
-        help="intake: gunicorn worker class (sync closes the connection after each answer)",
+        default="gthread",
+        help="intake: gunicorn worker class (gthread as `sanan serve`; sync closes the "
+        "connection after each answer)",
     )
-    parser.add_argument("--threads", type=int, default=1, help="intake: threads per gthread worker")
+    parser.add_argument("--threads", type=int, default=2, help="intake: threads per gthread worker")
+    parser.add_argument(
+        "--driver",
+        choices=["wrk", "python"],
+        default="wrk",
+        help="intake: the load generator (wrk, or this script's threads)",
+    )
     parser.add_argument(
         "--intake-engine", choices=["sqlite", "postgres"], default="sqlite", help="intake: database"
     )
@@ -521,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     if args.only in (None, "intake"):
         r = run_intake(args)
-        if r.errors or r.in_db != r.created:
+        if r.errors or not r.stored_ok:
             problems.append(
                 f"intake: {r.errors} errors {r.statuses}; {r.created} created (201) but "
                 f"{r.in_db} orders in the database"
@@ -536,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
             f"intake over HTTP, `POST /api/v1/orders/` (token, Idempotency-Key), {where}",
             f"gunicorn {r.workers} {args.worker_class} workers"
             + (f" × {args.threads} threads" if args.worker_class == "gthread" else "")
-            + f"; {r.connections} connections from another process"
+            + f"; {r.connections} connections from "
+            + ("wrk" if args.driver == "wrk" else "another process (Python threads)")
             + (" (closed by the server after each answer)" if args.worker_class == "sync" else
                " (kept alive)")
             + f", closed loop, {r.seconds:g} s after a {args.warmup:g} s warm-up",
@@ -548,7 +671,9 @@ def main(argv: list[str] | None = None) -> int:
         ))  # fmt: skip
         notes.append(
             f"Intake: {r.created:,} orders answered 201 (warm-up included) and {r.in_db:,} are "
-            f"in the database afterwards. One submission in one process (DRF test client, "
+            f"in the database afterwards (at most {r.in_flight} more than answered may be: "
+            "requests still in flight when the driver stopped). One submission in one process "
+            "(DRF test client, "
             f"{r.cpu_n} orders, `time.process_time`): **{r.cpu_ms:.1f} ms of CPU and "
             f"{r.queries} SQL statements per order** (besides BEGIN and COMMIT); two cores "
             "at that cost allow at most about "
