@@ -58,4 +58,4 @@ def instances(model: type[M], sql: str, params: Sequence[Any], *others: type[Mod
     """Model instances from ``sql`` (``{0}`` is ``model``'s table, ``{1}``… the others'): the
     statement must select every column of ``model``'s table."""
     _, text = _sql(sql, (model, *others))
-    return list(model.objects.raw(text, list(params)))
+    return list(model._default_manager.raw(text, list(params)))
