@@ -1387,9 +1387,15 @@ class _Ctx:
     def text(self, row: tuple[Any, ...], name: str) -> str:
         if row is not self._row:  # each cell of a row is read once
             self._row = row
-            self._texts = {
-                n: _cell_text(row[i]) if i < len(row) else "" for n, i in self.columns.items()
-            }
+            width = len(row)
+            texts = self._texts = {}
+            for n, i in self.columns.items():
+                value = row[i] if i < width else None
+                # Most cells (all of a CSV's) are printable text: _cell_text's first case, inline.
+                if value.__class__ is str and value.isprintable():
+                    texts[n] = value.strip()
+                else:
+                    texts[n] = _cell_text(value)
         return self._texts.get(name, "")
 
     # problems
