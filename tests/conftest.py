@@ -25,6 +25,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
@@ -40,7 +41,7 @@ def _remove_sqlite_test_files() -> None:
     the database file before creating it but not the two beside it, and SQLite would replay a
     stale WAL into the new database (a thread's connection can leave them at exit)."""
     db = settings.DATABASES["default"]
-    if not db["ENGINE"].endswith("sqlite3") or not db["TEST"].get("NAME"):
+    if connection.vendor != "sqlite" or not db["TEST"].get("NAME"):
         return
     name = db["TEST"]["NAME"]
     worker = os.environ.get("PYTEST_XDIST_WORKER")  # pytest-django suffixes the name per worker
@@ -57,7 +58,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``own_sqlite_file`` run Sanan in subprocesses on a SQLite file of their own:
     the configured database plays no part in them, so they run once, in the SQLite run."""
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         return
     skip = pytest.mark.skip(
         reason="runs on a SQLite file of its own whatever the configured database: "

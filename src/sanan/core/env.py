@@ -179,7 +179,7 @@ def sqlite_database(path: Path, *, busy_timeout_s: int = 20) -> dict[str, Any]:
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "sanan.core.sqlite",  # Django's, with writers queued (core/sqlite/base.py)
         "NAME": str(path),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,

@@ -1,0 +1,169 @@
+"""SQLite's writers queue on a lock file (``sanan.core.sqlite``): one write transaction at a
+time, the next one beginning as soon as the previous ends, the lock always given back."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db.utils import ConnectionHandler
+
+from sanan.core.env import sqlite_database
+
+
+@pytest.fixture(autouse=True)
+def _own_databases(django_db_blocker: Any) -> Any:
+    """These tests open databases of their own, not the test database."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
+def handler(tmp_path: Path) -> Any:
+    """Connections of their own to a new database file (one per thread, as Django's)."""
+    settings = sqlite_database(tmp_path / "writers.sqlite3", busy_timeout_s=5)
+    connections = ConnectionHandler({"default": settings})
+    conn = connections["default"]
+    with conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+    yield connections
+    connections.close_all()
+
+
+@contextlib.contextmanager
+def _write(conn: Any) -> Iterator[Any]:
+    """A write transaction as ``transaction.atomic`` runs one on SQLite (which looks the
+    connection up by alias among the project's databases, not these)."""
+    conn.ensure_connection()
+    conn._start_transaction_under_autocommit()
+    try:
+        with conn.cursor() as cursor:
+            yield cursor
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def _lock_is_free(path: Path) -> bool:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing the only descriptor of this open file releases a lock taken here
+    return True
+
+
+def test_a_writer_waits_for_the_one_before_and_both_commit(handler: Any, tmp_path: Path) -> None:
+    order: list[str] = []
+    first_inside = threading.Event()
+    let_first_finish = threading.Event()
+
+    def first() -> None:
+        conn = handler["default"]
+        with _write(conn) as cursor:
+            cursor.execute("INSERT INTO note (text) VALUES ('first')")
+            order.append("first in")
+            first_inside.set()
+            let_first_finish.wait(10)
+            order.append("first out")
+        conn.close()
+
+    def second() -> None:
+        conn = handler["default"]
+        first_inside.wait(10)
+        with _write(conn) as cursor:
+            order.append("second in")
+            cursor.execute("INSERT INTO note (text) VALUES ('second')")
+        conn.close()
+
+    a, b = threading.Thread(target=first), threading.Thread(target=second)
+    a.start()
+    b.start()
+    first_inside.wait(10)
+    assert not _lock_is_free(tmp_path / "writers.sqlite3.writers")  # the first holds it
+    b.join(0.3)
+    assert b.is_alive()  # the second is queued, not failing with "database is locked"
+    let_first_finish.set()
+    a.join(10)
+    b.join(10)
+    assert order == ["first in", "first out", "second in"]
+    conn = handler["default"]
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT text FROM note ORDER BY id")
+        assert [r[0] for r in cursor.fetchall()] == ["first", "second"]
+    assert _lock_is_free(tmp_path / "writers.sqlite3.writers")
+
+
+def test_a_rolled_back_transaction_gives_the_lock_back(handler: Any, tmp_path: Path) -> None:
+    conn = handler["default"]
+    held = []
+
+    def failing_change() -> None:
+        with _write(conn) as cursor:
+            cursor.execute("INSERT INTO note (text) VALUES ('gone')")
+            held.append(not _lock_is_free(tmp_path / "writers.sqlite3.writers"))
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    assert held == [True]
+    assert _lock_is_free(tmp_path / "writers.sqlite3.writers")
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM note")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_reads_outside_a_transaction_do_not_queue(handler: Any, tmp_path: Path) -> None:
+    conn = handler["default"]
+    fd = os.open(tmp_path / "writers.sqlite3.writers", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another writer holds the queue
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM note")
+            assert cursor.fetchone()[0] == 0
+    finally:
+        os.close(fd)
+
+
+def test_a_queue_held_past_the_busy_timeout_leaves_it_to_sqlite(tmp_path: Path) -> None:
+    """A lock file held by a stuck program does not stop writers for good: after the busy
+    timeout they begin anyway, and SQLite's own lock decides (here it is free)."""
+    settings = sqlite_database(tmp_path / "stuck.sqlite3", busy_timeout_s=1)
+    connections = ConnectionHandler({"default": settings})
+    conn = connections["default"]
+    fd = os.open(tmp_path / "stuck.sqlite3.writers", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with _write(conn) as cursor:
+            cursor.execute("CREATE TABLE t (x INTEGER)")
+            cursor.execute("INSERT INTO t VALUES (1)")
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT x FROM t")
+            assert cursor.fetchone()[0] == 1
+    finally:
+        os.close(fd)
+        connections.close_all()
+
+
+def test_a_forked_process_queues_on_its_own_open_file(handler: Any, tmp_path: Path) -> None:
+    """A lock taken through a descriptor inherited across a fork would be the parent's lock
+    too: the child opens the lock file again."""
+    conn = handler["default"]
+    with _write(conn) as cursor:
+        cursor.execute("INSERT INTO note (text) VALUES ('parent')")
+    parent_fd = conn._writers_fd
+    assert parent_fd is not None
+    conn._writers_pid = -1  # as seen from a child: another process opened it
+    with _write(conn) as cursor:
+        cursor.execute("INSERT INTO note (text) VALUES ('child')")
+    assert conn._writers_fd not in (None, parent_fd)
+    os.close(parent_fd)
