@@ -19,7 +19,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         users = hotpath.instances(
-            User, "SELECT u.* FROM {0} u JOIN {1} t ON t.user_id = u.id WHERE t.key = %s",
+            User, "FROM {0} m JOIN {1} t ON t.user_id = m.id WHERE t.key = %s",
             [key], Token,
         )  # fmt: skip
         if not users:

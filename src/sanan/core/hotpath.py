@@ -55,7 +55,37 @@ def execute(sql: str, params: Sequence[Any], *models: type[Model]) -> int:
 
 
 def instances(model: type[M], sql: str, params: Sequence[Any], *others: type[Model]) -> list[M]:
-    """Model instances from ``sql`` (``{0}`` is ``model``'s table, ``{1}``… the others'): the
-    statement must select every column of ``model``'s table."""
-    _, text = _sql(sql, (model, *others))
-    return list(model._default_manager.raw(text, list(params)))
+    """Model instances from ``sql``, which is the statement after its column list: ``FROM {0}
+    m …``, ``m`` being ``model``'s table (``{1}``… the others'). The columns are every
+    concrete field of ``model``, converted as the ORM converts them."""
+    connection, text = _sql(sql, (model, *others))
+    readers = connection.__dict__.setdefault("_hotpath_readers", {})
+    if model not in readers:
+        readers[model] = _reader(model, connection)
+    columns, names, converters = readers[model]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} {text}", list(params))
+        rows = cursor.fetchall()
+    made = []
+    for row in rows:
+        values = list(row)
+        for i, field_converters in converters:
+            for convert, col in field_converters:
+                values[i] = convert(values[i], col, connection)
+        made.append(model.from_db(connection.alias, names, values))
+    return made
+
+
+def _reader(model: type[Model], connection: Any) -> tuple[str, list[str], list[tuple[int, Any]]]:
+    """What ``instances`` needs of a model, worked out once per model and connection: the
+    column list, the fields' attribute names and, per field, the converters the ORM applies
+    to a value read from that database (dates, decimals, booleans and JSON on SQLite)."""
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f"m.{connection.ops.quote_name(str(f.column))}" for f in fields)
+    converters = []
+    for i, f in enumerate(fields):
+        col = f.get_col("m")
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((i, [(convert, col) for convert in found]))
+    return columns, [f.attname for f in fields], converters

@@ -576,7 +576,7 @@ def intake_place(pk: int) -> Place | None:
     order records). Runs on every submission: ``core.hotpath``."""
     rows = hotpath.instances(
         Place,
-        "SELECT * FROM {0} WHERE id = %s OR path = (SELECT substr(path, 1, %s) FROM {0} "
+        "FROM {0} m WHERE m.id = %s OR m.path = (SELECT substr(path, 1, %s) FROM {0} "
         "WHERE id = %s)",
         [pk, _COURTYARD_DEPTH * Place.steplen, pk],
     )

@@ -1,0 +1,68 @@
+"""``core.hotpath``: the written-out statements give what the ORM gives, on either database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from sanan.accounts.models import User
+from sanan.audit.models import AuditHead
+from sanan.core import hotpath
+from sanan.places.models import Place
+from sanan.workorders.models import CatalogueStamp
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj: object) -> dict[str, object]:
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_instances_equal_the_orms_reads_field_for_field() -> None:
+    """Dates, decimals, booleans and JSON come back converted as the ORM converts them."""
+    root = Place.objects.add_root(
+        create_kwargs={"kind": "city", "code": "hp", "name": "Hot path city"}
+    )
+    place = Place.objects.add_child(
+        root,
+        create_kwargs={
+            "kind": "community",
+            "code": "hp-1",
+            "name": "Hot path community",
+            "latitude": Decimal("29.5521000"),
+            "longitude": Decimal("103.7660000"),
+            "boundary": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+        },
+    )
+    got = hotpath.instances(Place, "FROM {0} m WHERE m.id = %s", [place.pk])
+    assert len(got) == 1
+    assert _fields(got[0]) == _fields(Place.objects.get(pk=place.pk))
+    assert isinstance(got[0].latitude, Decimal)
+    assert got[0]._state.adding is False  # a saved row: saving it again updates it
+
+
+def test_instances_of_a_join_and_no_rows() -> None:
+    user = User.objects.create_user(username="hotpath-user", password="a long password 1")
+    got = hotpath.instances(User, "FROM {0} m WHERE m.username = %s", ["hotpath-user"])
+    assert [u.pk for u in got] == [user.pk]
+    assert got[0].is_active is True
+    assert _fields(got[0]) == _fields(User.objects.get(pk=user.pk))
+    assert hotpath.instances(User, "FROM {0} m WHERE m.username = %s", ["nobody"]) == []
+
+
+def test_fetch_and_execute() -> None:
+    CatalogueStamp.objects.update_or_create(pk=1, defaults={"token": "abc"})
+    assert hotpath.fetch("SELECT token FROM {0} WHERE id = 1", [], CatalogueStamp) == [("abc",)]
+    with transaction.atomic():
+        AuditHead.objects.get_or_create(pk=1)
+        rows = hotpath.fetch(
+            "SELECT last_seq FROM {0} WHERE id = 1 FOR UPDATE", [], AuditHead, for_write=True
+        )
+        assert len(rows) == 1
+        changed = hotpath.execute(
+            "UPDATE {0} SET last_seq = %s WHERE id = 1", [rows[0][0] + 5], AuditHead
+        )
+    assert changed == 1
+    assert AuditHead.objects.get(pk=1).last_seq == rows[0][0] + 5
