@@ -38,13 +38,15 @@ from sanan.workorders.models import BOARD_STATES, BoardCount, EscalationLevel, W
 
 # Paths are cut at the courtyard: a role scoped to a courtyard or above reads whole rows.
 COURTYARD_PATH_LEN = (KIND_ORDER.index(PlaceKind.COURTYARD) + 1) * Place.steplen
-KEY_FIELDS = ("path", "courtyard", "lead", "state", "emergency", "supervised", "warned")
+KEY_FIELDS = (
+    "path", "courtyard", "lead", "state", "emergency", "supervised", "warned", "chased",
+)  # fmt: skip
 # The order's columns a key is made of, in the order :func:`key_of` takes them.
 COUNTED_COLUMNS = (
     "place_path", "courtyard_id", "lead_organisation_id", "state", "emergency",
     "supervision_level", "escalation_level", "due_at",
 )  # fmt: skip
-Key = tuple[str, int, int, str, bool, bool, bool]
+Key = tuple[str, int, int, str, bool, bool, bool, bool]
 _BOARD = frozenset(BOARD_STATES)
 _BEFORE = "_board_count_before"  # on a claimed order: its key when claimed (None: not counted)
 _NEW = "_board_count_new"  # on an order inserted in this transaction
@@ -71,6 +73,7 @@ def key_of(
         bool(emergency),
         supervision_level > 0,
         escalation_level >= EscalationLevel.WARNED and due_at is not None,
+        escalation_level >= EscalationLevel.CHASED and due_at is not None,
     )
 
 
@@ -160,7 +163,7 @@ def write(deltas: Counter[Key] | dict[Key, int]) -> None:
     table = BoardCount._meta.db_table
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in (*KEY_FIELDS, "n"))
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
+    values = ", ".join(["(" + ", ".join(["%s"] * (len(KEY_FIELDS) + 1)) + ")"] * len(items))
     params: list[Any] = [v for key, d in items for v in (*key, d)]
     target = ", ".join(qn(c) for c in KEY_FIELDS)
     n = qn("n")
@@ -191,12 +194,16 @@ def recount_rows() -> dict[Key, int]:
                 Q(escalation_level__gte=EscalationLevel.WARNED, due_at__isnull=False),
                 output_field=BooleanField(),
             ),
+            ExpressionWrapper(
+                Q(escalation_level__gte=EscalationLevel.CHASED, due_at__isnull=False),
+                output_field=BooleanField(),
+            ),
         )
         .annotate(n=Count("pk"))
     )
     return {
-        (path, courtyard, lead, state, bool(em), bool(sup), bool(warned)): n
-        for path, courtyard, lead, state, em, sup, warned, n in rows
+        (path, courtyard, lead, state, bool(em), bool(sup), bool(warned), bool(chased)): n
+        for path, courtyard, lead, state, em, sup, warned, chased, n in rows
     }
 
 

@@ -37,7 +37,10 @@ BOARD_INDEX_FIELDS = [
     "place_path", "state", "courtyard", "due_at", "escalation_level", "escalation_at",
     "emergency", "supervision_level", "reporter", "created_by",
 ]  # fmt: skip
-# The range of the board's orders whose deadline has passed, with what its counts read.
+# The board's orders by deadline, in two partial indexes split at the chase (which the sweep
+# marks at the deadline): the chased ones whose deadline is still ahead (an extension) and the
+# others whose deadline has passed (the sweep has not come yet). Both ranges stay small while
+# the sweep keeps up, however many orders are overdue; with what their counts read.
 BOARD_DUE_INDEX_FIELDS = [
     "due_at", "place_path", "state", "courtyard", "escalation_level", "lead_organisation",
     "reporter", "created_by",
@@ -523,12 +526,17 @@ class WorkOrder(models.Model):
                 condition=models.Q(state__in=BOARD_STATES),
                 name="work_order_board",
             ),
-            # The board's clock-dependent counts (overdue, due soon) read the range
-            # ``due_at <= now`` of the same orders: led by ``due_at``, covering what they read.
+            # The board's clock-dependent counts (overdue, due soon): the chased orders not
+            # due (``due_at > now``) and the unchased ones due (``due_at <= now``).
             models.Index(
                 fields=BOARD_DUE_INDEX_FIELDS,
-                condition=models.Q(state__in=BOARD_STATES),
-                name="work_order_board_due",
+                condition=models.Q(state__in=BOARD_STATES, escalation_level__gte=2),
+                name="work_order_board_chased",
+            ),
+            models.Index(
+                fields=BOARD_DUE_INDEX_FIELDS,
+                condition=models.Q(state__in=BOARD_STATES, escalation_level__lt=2),
+                name="work_order_board_unchased",
             ),
         ]
         constraints = [
@@ -566,7 +574,8 @@ class WorkOrder(models.Model):
 class BoardCount(models.Model):
     """How many orders the board can show (``BOARD_STATES``) share one combination of the
     columns it counts: the place path cut at the courtyard, the courtyard, the lead
-    organisation, the state, emergency, under supervision, past the warning point.
+    organisation, the state, emergency, under supervision, past the warning point, chased
+    (the sweep's mark at the deadline).
 
     Kept by ``workorders.counts`` with ``n = n ± 1`` in the transaction of every write that
     creates an order or changes one of those columns, so that the board and the queue add up
@@ -581,12 +590,22 @@ class BoardCount(models.Model):
     emergency = models.BooleanField(default=False)
     supervised = models.BooleanField(default=False)
     warned = models.BooleanField(default=False)
+    chased = models.BooleanField(default=False)
     n = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["path", "courtyard", "lead", "state", "emergency", "supervised", "warned"],
+                fields=[
+                    "path",
+                    "courtyard",
+                    "lead",
+                    "state",
+                    "emergency",
+                    "supervised",
+                    "warned",
+                    "chased",
+                ],
                 name="board_count_key",
             ),
         ]

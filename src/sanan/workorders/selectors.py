@@ -355,7 +355,7 @@ class _Tally:
     co_handling: int = 0
 
     def add(self, row: tuple[Any, ...]) -> None:
-        kind, courtyard, state, emergency, supervised, warned, n, o, x, y, z, name = row
+        kind, courtyard, state, emergency, supervised, warned, chased, n, o, x, y, z, name = row
         courtyard = courtyard or None
         if courtyard is not None and name:
             self.names[courtyard] = name
@@ -374,6 +374,12 @@ class _Tally:
         self.by_state[state] = self.by_state.get(state, 0) + n
         if warned:
             self.warned_by_state[state] = self.warned_by_state.get(state, 0) + n
+        if chased:  # counted as overdue; the ``d`` rows correct it with the clock
+            self.overdue += n
+            self.warned_overdue += n
+            if state in OPEN_STATES:
+                load = self.overdue_open_by_courtyard
+                load[courtyard] = load.get(courtyard, 0) + n
         if state in OPEN_STATES:
             if emergency:
                 self.emergency_open += n
@@ -405,6 +411,19 @@ def _flag(q: Q) -> ExpressionWrapper:
 
 _WARNED_Q = Q(escalation_level__gte=EscalationLevel.WARNED, due_at__isnull=False)
 _ZERO = Value(0, output_field=IntegerField())
+_MINUS = Value(-1, output_field=IntegerField())
+# The conditions of the two partial indexes by deadline, written out with their constants
+# (as ``_BOARD_STATES_SQL``): SQLite uses a partial index only when it sees them.
+_CHASED_SQL = RawSQL(  # noqa: S611 (constants)
+    f'"workorders_workorder"."escalation_level" >= {int(EscalationLevel.CHASED)}',
+    [],
+    output_field=BooleanField(),
+)
+_UNCHASED_SQL = RawSQL(  # noqa: S611 (constants)
+    f'"workorders_workorder"."escalation_level" < {int(EscalationLevel.CHASED)}',
+    [],
+    output_field=BooleanField(),
+)
 _NO = Value(False, output_field=BooleanField())
 _NONAME = Value("", output_field=CharField())
 # Grouped by expressions of the courtyard and the state, not the columns: with the columns,
@@ -428,16 +447,15 @@ def _rows(
 ) -> list[tuple[Any, ...]]:
     """Everything the board (or, with ``leads``, the queue) counts, in one statement: a
     UNION ALL of parts of the same shape ``(kind, courtyard, state, emergency, supervised,
-    warned, n, o, x, y, z, courtyard's name)``, each read through its own index:
+    warned, chased, n, o, x, y, z, courtyard's name)``, each read through its own index:
 
     - ``c``: the counter rows of the scope (``BoardCount``, a few hundred);
     - ``r``: the rest of the scope counted from the orders, grouped the same way (the user's
       own orders, co-handled ones, roles scoped below a courtyard: few), with their clock;
-    - ``d``: the clock of what the counters hold, which no counter can keep: the orders whose
-      deadline has passed (the range ``due_at <= now`` of the partial index led by
-      ``due_at``, per courtyard; ``o`` of them, ``x`` past their warning point, ``z`` open)
-      and those whose warning time has come but the sweep has not marked yet (the range
-      ``escalation_at <= now``: ``y``);
+    - ``d``: the clock of what the counters hold: the counters count the chased orders as
+      overdue; these rows correct that per courtyard (``o`` overdue, ``x`` of them warned,
+      ``z`` open; negative for the chased ones not due) and add the warnings not marked yet
+      (``y``);
     - ``h`` (the queue): co-handled orders another organisation leads, through the
       co-handlers' table."""
     scope = _counted_scope(user)
@@ -449,7 +467,7 @@ def _rows(
             rows = rows.filter(lead__in=sorted(leads), state__in=sorted(OPEN_WORK))
         parts.append(
             rows.values_list(
-                _kind("c"), "courtyard", "state", "emergency", "supervised", "warned"
+                _kind("c"), "courtyard", "state", "emergency", "supervised", "warned", "chased"
             ).annotate(
                 n=Sum("n"), o=_ZERO, x=_ZERO, y=_ZERO, z=_ZERO, name=_courtyard_name("courtyard")
             )
@@ -468,6 +486,7 @@ def _rows(
                 "emergency",
                 _flag(Q(supervision_level__gt=0)),
                 _flag(_WARNED_Q),
+                _NO,
             ).annotate(
                 # Few orders, read through the part's own index: their clock comes along.
                 n=Count("pk"),
@@ -478,32 +497,48 @@ def _rows(
                 name=_courtyard_name("cy"),
             )
         )
-    # The clock's ranges over what the counters hold (the rest came with its rows above):
-    # no correlated EXISTS in the condition, so the overdue range is read from the covering
-    # index led by ``due_at`` alone. Overdue and not yet marked are two parts, not one with
-    # an OR, each read through its own index.
+    # The clock of what the counters hold (the rest came with its rows above). The counters
+    # hold the chased orders (the sweep chases at the deadline) as overdue; corrected by two
+    # ranges, each read from its own partial index alone, which stay small while the sweep
+    # keeps up however many orders are overdue: less the chased ones whose deadline is still
+    # ahead (an extension), plus the unchased ones whose deadline has passed (the sweep has
+    # not come yet); and the warnings the sweep has not marked yet. No correlated EXISTS in
+    # these conditions, and counts of ``due_at`` (never NULL in these ranges), not of the id:
+    # PostgreSQL answers them from the indexes without reading the table.
     if scope.orders is not None:
         counted = _board_orders().filter(scope.orders)
         if leads is not None:
             counted = counted.filter(lead_organisation_id__in=leads, state__in=sorted(OPEN_WORK))
+        is_open = Q(state__in=sorted(OPEN_STATES))
         parts.append(
-            counted.filter(overdue_q(now))
+            counted.filter(_CHASED_SQL, due_at__gt=now)
             .annotate(cy=_COURTYARD)
-            .values_list(_kind("d"), "cy", _NONAME, _NO, _NO, _NO)
-            # Counts of ``due_at`` (never NULL in these ranges), not of the id: PostgreSQL
-            # then answers from the index alone instead of fetching every row.
+            .values_list(_kind("d"), "cy", _NONAME, _NO, _NO, _NO, _NO)
+            .annotate(
+                n=_ZERO,
+                o=Count("due_at") * _MINUS,
+                x=Count("due_at") * _MINUS,
+                y=_ZERO,
+                z=Count("due_at", filter=is_open) * _MINUS,
+                name=_NONAME,
+            )
+        )
+        parts.append(
+            counted.filter(_UNCHASED_SQL, overdue_q(now))
+            .annotate(cy=_COURTYARD)
+            .values_list(_kind("d"), "cy", _NONAME, _NO, _NO, _NO, _NO)
             .annotate(
                 n=_ZERO,
                 o=Count("due_at"),
                 x=Count("due_at", filter=_WARNED_Q),
                 y=_ZERO,
-                z=Count("due_at", filter=Q(state__in=sorted(OPEN_STATES))),
+                z=Count("due_at", filter=is_open),
                 name=_NONAME,
             )
         )
         parts.append(
             counted.filter(not_marked)
-            .values_list(_kind("d"), _ZERO, _NONAME, _NO, _NO, _NO)
+            .values_list(_kind("d"), _ZERO, _NONAME, _NO, _NO, _NO, _NO)
             .annotate(n=_ZERO, o=_ZERO, x=_ZERO, y=Count("due_at"), z=_ZERO, name=_NONAME)
         )
     if co_handling and leads is not None:
@@ -516,7 +551,7 @@ def _rows(
             .filter(board_scope_q(user))
             .filter(Q(state__in=sorted(OPEN_WORK), pk__in=co_handled))
             .filter(~Q(lead_organisation_id__in=leads))
-            .values_list(_kind("h"), _ZERO, _NONAME, _NO, _NO, _NO)
+            .values_list(_kind("h"), _ZERO, _NONAME, _NO, _NO, _NO, _NO)
             .annotate(n=Count("pk"), o=_ZERO, x=_ZERO, y=_ZERO, z=_ZERO, name=_NONAME)
         )
     first, *others = parts
