@@ -66,3 +66,29 @@ def test_fetch_and_execute() -> None:
         )
     assert changed == 1
     assert AuditHead.objects.get(pk=1).last_seq == rows[0][0] + 5
+
+
+def test_insert_writes_rows_as_bulk_create_does() -> None:
+    """Keys in the order of the rows, JSON stored as JSON, times as times, a batch larger than
+    one statement holds split (SQLite's variable limit)."""
+    from sanan.audit.models import AuditEvent
+    from sanan.core import clock
+
+    now = clock.now()
+
+    events = [
+        AuditEvent(
+            seq=10_000 + i, at=now, actor_label="t", action="hotpath.test",
+            data={"i": i, "名": "值"}, prev_hash="0" * 64, hash=f"{i:064d}",
+        )
+        for i in range(700)
+    ]  # fmt: skip
+    hotpath.insert(events)
+    assert all(e.pk is not None and not e._state.adding for e in events)
+    stored = {e.pk: e for e in AuditEvent.objects.filter(action="hotpath.test")}
+    assert len(stored) == 700
+    for e in events:
+        assert stored[e.pk].seq == e.seq
+        assert stored[e.pk].data == {"i": e.seq - 10_000, "名": "值"}
+        assert stored[e.pk].at == now
+    hotpath.insert([])  # nothing to write: no statement

@@ -117,10 +117,7 @@ def audit_record_many(*, entries: list[AuditEntry]) -> list[AuditEvent]:
         )
         event.hash = prev = compute_hash(event)
         events.append(event)
-    if len(events) == 1:
-        events[0].save(force_insert=True)
-    else:
-        AuditEvent.objects.bulk_create(events)
+    hotpath.insert(events)
     hotpath.execute(
         "UPDATE {0} SET last_seq = %s, last_hash = %s WHERE id = 1", [seq, prev], AuditHead
     )

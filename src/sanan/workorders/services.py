@@ -312,10 +312,7 @@ class _Batch:
         if not self.entries:
             return
         events = [e.event for e in self.entries]
-        if len(events) == 1:
-            events[0].save(force_insert=True)
-        else:
-            WorkOrderEvent.objects.bulk_create(events)
+        hotpath.insert(events)
         rows: list[OutboxMessage] = []
         followed = [e for e in self.entries if e.followers]
         by_order: dict[int, list[WorkOrderFollower]] = {}
@@ -328,8 +325,7 @@ class _Batch:
             rows += _outbox_rows(e.order, e.event, e.notices, self.now)
             if e.followers:
                 rows += _follower_rows(e.order, e.event, by_order.get(e.order.pk, []), self.now)
-        if rows:
-            OutboxMessage.objects.bulk_create(rows)
+        hotpath.insert(rows)
         # The board's counters as late as possible (their rows are shared by every writer in
         # a courtyard), before the audit chain.
         counts.apply(e.order for e in self.entries)
@@ -840,7 +836,7 @@ def _register(
     stored: list[photos.StoredFiles] = []
     try:
         with transaction.atomic():
-            order.save(force_insert=True)
+            hotpath.insert([order])
             counts.created(order)
             if co:
                 through = WorkOrder.co_handlers.through
