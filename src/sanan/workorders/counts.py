@@ -2,9 +2,10 @@
 
 An order counts in one ``BoardCount`` row while it is in ``BOARD_STATES``: the row of its
 :data:`Key` — the place path cut at the courtyard, the courtyard, the lead organisation, the
-state, emergency, under supervision, past the warning point of a running deadline. A write
-that creates an order or changes one of those columns moves it between rows, ``n - 1`` on
-the old and ``n + 1`` on the new, in its own transaction:
+state, emergency, under supervision, past the warning point of a running deadline, chased
+(the sweep's mark at the deadline). A write that creates an order or changes one of those
+columns moves it between rows, ``n - 1`` on the old and ``n + 1`` on the new, in its own
+transaction:
 
 - the services claim an order with :func:`claim` (the conditional UPDATE of the version, or
   of the state for the steps that keep it), which also reads the counted columns of the row
