@@ -19,8 +19,9 @@ from rest_framework.test import APIClient
 
 from sanan.accounts.models import User
 from sanan.core.errors import DomainError
+from sanan.places.models import Place
 from sanan.workorders import services
-from sanan.workorders.models import WorkOrder
+from sanan.workorders.models import Category, WorkOrder
 from sanan.workorders.sweep import SweepResult, sweep
 
 
@@ -58,6 +59,35 @@ def race_sign(order_pk: int, user_pk: int, n: int) -> list[str]:
         return "ok"
 
     return _run(n, work)
+
+
+def race_courtyard(
+    *, reporter_pk: int, place_pk: int, category_pk: int, handler_pk: int, to_sign: list[int]
+) -> list[str]:
+    """In one courtyard at the same instant: as many residents' submissions as there are
+    orders in ``to_sign``, and a handler signing each of those (other orders of the same
+    courtyard): every writer moves orders between the same counter rows of the board."""
+    n = len(to_sign)
+
+    def work(i: int, barrier: threading.Barrier) -> str:
+        if i < n:
+            user = User.objects.get(pk=reporter_pk)
+            barrier.wait()
+            services.work_order_submit(
+                actor=user,
+                channel="resident_form",
+                category=Category.objects.get(pk=category_pk),
+                description=f"同一院落同时报事 {i}",
+                place=Place.objects.get(pk=place_pk),
+            )
+            return "ok"
+        user = User.objects.get(pk=handler_pk)
+        order = WorkOrder.objects.select_related("place", "category").get(pk=to_sign[i - n])
+        barrier.wait()
+        services.work_order_sign(actor=user, order=order)
+        return "ok"
+
+    return _run(2 * n, work)
 
 
 def race_sweep(now: dt.datetime, n: int) -> list[SweepResult | str]:

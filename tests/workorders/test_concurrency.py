@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from sanan.workorders import counts
 from sanan.workorders.models import WorkOrder, WorkOrderEvent
 from sanan.workorders.state import State
 from sanan.workorders.sweep import SweepResult
-from tests.workorders.race import race_sign, race_sweep
+from tests.workorders.race import race_courtyard, race_sign, race_sweep
 from tests.workorders.world import WEDNESDAY_10, OrderWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,3 +73,23 @@ def test_work_order__race_on_postgresql__one_wins_the_rest_conflict(wo: OrderWor
     for pk in overdue:
         actions = WorkOrderEvent.objects.filter(order_id=pk, action__in=["warn", "chase"])
         assert sorted(actions.values_list("action", flat=True)) == ["chase", "warn"]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="PostgreSQL only (run with DATABASE_URL=postgres://...)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_board_counts__writers_in_one_courtyard_at_once__no_deadlock(wo: OrderWorld) -> None:
+    """Intakes and signatures in one courtyard at the same instant share the board's counter
+    rows (registered or dispatched, signed): each waits for the others' rows, which every
+    writer takes in the same order, so none deadlocks and the counts add up."""
+    assert connection.vendor == "postgresql"
+    to_sign = [wo.order_in(State.DISPATCHED).pk for _ in range(THREADS)]
+    results = race_courtyard(
+        reporter_pk=wo.resident.pk, place_pk=wo.world.house_a.pk,
+        category_pk=wo.street_light.pk, handler_pk=wo.handler.pk, to_sign=to_sign,
+    )  # fmt: skip
+    assert results == ["ok"] * (2 * THREADS), results
+    assert WorkOrder.objects.filter(pk__in=to_sign, state=State.SIGNED).count() == THREADS
+    assert counts.differences() == {}
