@@ -570,6 +570,8 @@ def _courtyard_of(place: Place) -> Place | None:
 def intake_place(pk: int) -> Place | None:
     """The place of a submission and, in the same statement, the courtyard above it (which the
     order records). Runs on every submission: ``core.hotpath``."""
+    if not -(2**63) <= pk < 2**63:  # no such key; the ORM finds nothing for it too
+        return None
     rows = hotpath.instances(
         Place,
         "FROM {0} m WHERE m.id = %s OR m.path = (SELECT substr(path, 1, %s) FROM {0} "
