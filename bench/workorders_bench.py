@@ -372,7 +372,8 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
             [str(BIN / "gunicorn"), "sanan.wsgi:application", "--workers", str(workers),
              "--config", str(ROOT / "bench" / "workorders_gunicorn.py"),
              "--worker-class", args.worker_class, "--threads", str(args.threads),
-             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"],
+             "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30",
+             "--reuse-port"],  # a socket per process, as `sanan serve` (core/serving.py)
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         # The master listens before its workers have loaded the app (seconds on a busy

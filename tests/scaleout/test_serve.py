@@ -30,6 +30,15 @@ def test_web_settings__defaults__processes_from_the_cores_with_jitter() -> None:
     assert web_settings({"SANAN_WEB_ACCESS_LOG": "off"}).access_log == ""
 
 
+def test_web_settings__a_socket_per_process_on_tcp__not_on_a_unix_socket() -> None:
+    """Kept-alive connections spread over the processes by the kernel (SO_REUSEPORT): on one
+    shared socket a burst of them went to whichever process woke first."""
+    assert web_settings({}).reuse_port is True
+    assert "SO_REUSEPORT" in web_settings({}).describe()
+    assert web_settings({"SANAN_WEB_BIND": "unix:/run/sanan.sock"}).reuse_port is False
+    assert web_settings({"SANAN_WEB_REUSE_PORT": "0"}).reuse_port is False
+
+
 def test_web_settings__bad_value__names_the_variable() -> None:
     from django.core.exceptions import ImproperlyConfigured
 

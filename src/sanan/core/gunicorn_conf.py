@@ -15,6 +15,7 @@ bind = [_web.bind]
 workers = _web.workers
 worker_class = "gthread"
 threads = _web.threads
+reuse_port = _web.reuse_port
 timeout = _web.timeout
 graceful_timeout = _web.graceful_timeout
 keepalive = _web.keepalive
