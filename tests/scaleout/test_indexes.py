@@ -1,7 +1,8 @@
 """The hot queries read the indexes made for them, on both databases: the SLA sweep the
 partial index of orders whose clock runs, the dispatcher's board and the handler's queue the
-partial index of open orders (never the archive, never a join to the places); on PostgreSQL
-the work-order events have a BRIN index of their time.
+partial index of open orders and the board's counters (never the archive; a place is only
+ever read by its key, for a courtyard's name); on PostgreSQL the work-order events have a BRIN
+index of their time.
 
 The plans are asked for with sequential scans priced out of reach (PostgreSQL's
 ``enable_seqscan``): on a test-sized table the planner would rightly scan it whole; the point
@@ -48,6 +49,13 @@ def plans(run: Callable[[], Any]) -> list[str]:
     return found
 
 
+def places_by_key_only(plan: str) -> bool:
+    """No scan of the places and no join over them: a place read at all is read by its key
+    (a courtyard's name for a row of counts)."""
+    lines = [line for line in plan.splitlines() if "places_place" in line]
+    return all("places_place_pkey" in line for line in lines)
+
+
 def sweep_query() -> None:
     list(WorkOrder.objects.filter(escalation_at__lte=NOW).order_by("escalation_at", "pk")[:500])
 
@@ -63,14 +71,14 @@ def test_indexes__dispatchers_board__reads_only_the_open_orders_index(world: Any
     dispatcher = User.objects.get(username="p-dispatcher")
     for plan in plans(lambda: selectors.work_order_board(user=dispatcher, now=NOW)):
         assert "work_order_board" in plan or "work_order_state" in plan, plan
-        assert "places_place" not in plan, plan
+        assert places_by_key_only(plan), plan
 
 
 @pytest.mark.django_db
 def test_indexes__handlers_queue__never_scans_the_archive_or_joins_places(world: Any) -> None:
     handler = User.objects.get(username="p-handler")
     (plan,) = plans(lambda: selectors.work_order_queue(user=handler, now=NOW))
-    assert "places_place" not in plan, plan
+    assert places_by_key_only(plan), plan
     if connection.vendor == "postgresql":
         assert "Seq Scan on workorders_workorder " not in plan, plan
     else:
