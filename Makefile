@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install install-dev browser frontserver lint typecheck check bench clean
+.PHONY: demo test install install-dev browser frontserver loadtool lint typecheck check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ frontserver:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq haproxy >/dev/null; \
 	fi
 
+## loadtool: wrk, the HTTP load generator of the intake benchmark (bench/workorders_bench.py)
+loadtool:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  echo "Installing wrk (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	fi
+
 ## test: install what the tests need (browser and front server included) and run every test
 test: install-dev browser frontserver
 	$(BIN)/pytest -n auto
@@ -65,7 +73,7 @@ check: install
 	$(BIN)/sanan makemigrations --check --dry-run
 
 ## bench: the benchmark suite (bench/run.py; BENCH_ARGS="--quick" for a smoke run)
-bench: install-dev
+bench: install-dev loadtool
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
