@@ -92,3 +92,40 @@ def test_insert_writes_rows_as_bulk_create_does() -> None:
         assert stored[e.pk].data == {"i": e.seq - 10_000, "名": "值"}
         assert stored[e.pk].at == now
     hotpath.insert([])  # nothing to write: no statement
+
+
+def test_insert_takes_plain_values_as_they_are_and_prepares_the_rest_as_the_orm() -> None:
+    """Choices, keys of related rows, small integers and text go to the driver as they are;
+    a lazy translation, JSON, times and empty keys as the ORM prepares them: the rows written
+    equal those ``bulk_create`` writes."""
+    from django.utils.translation import gettext_lazy
+
+    from sanan.core import clock
+    from sanan.workorders.models import OutboxChannel, OutboxMessage
+
+    user = User.objects.create(username="hotpath-recipient")
+    now = clock.now()
+
+    def messages(prefix: str) -> list[OutboxMessage]:
+        return [
+            OutboxMessage(
+                created_at=now, channel=OutboxChannel.EMAIL, template=gettext_lazy("通知"),
+                payload={"n": i, "名": "值"}, recipient_user=user if i else None,
+                recipient_action="work_order.dispatch" if i else "", attempts=i,
+                dedupe_key=f"{prefix}-{i}", last_error="",
+            )
+            for i in range(3)
+        ]  # fmt: skip
+
+    hotpath.insert(messages("fast"))
+    OutboxMessage.objects.bulk_create(messages("orm"))
+
+    def stored(prefix: str) -> list[dict[str, object]]:
+        rows = OutboxMessage.objects.filter(dedupe_key__startswith=f"{prefix}-").order_by("pk")
+        return [
+            {k: v for k, v in row.items() if k not in ("id", "dedupe_key")} for row in rows.values()
+        ]
+
+    assert stored("fast") == stored("orm")
+    assert stored("fast")[1]["recipient_user_id"] == user.pk
+    assert stored("fast")[0]["template"] == "通知"

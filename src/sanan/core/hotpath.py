@@ -17,9 +17,27 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Model, fields
+from django.db.models.fields import related
 
 M = TypeVar("M", bound=Model)
+
+# Field classes whose ``pre_save`` and ``get_db_prep_save`` hand a value of these exact types
+# to the driver unchanged: for them ``insert`` takes the attribute as it is (anything else,
+# ``None`` and lazy strings included, goes the ORM's way). Only these classes themselves, not
+# subclasses, which may prepare their values otherwise.
+_AS_IS: dict[type[Any], tuple[type[Any], ...]] = {
+    fields.CharField: (str,),
+    fields.TextField: (str,),
+    fields.IntegerField: (int,),
+    fields.BigIntegerField: (int,),
+    fields.SmallIntegerField: (int,),
+    fields.PositiveIntegerField: (int,),
+    fields.PositiveSmallIntegerField: (int,),
+    fields.PositiveBigIntegerField: (int,),
+    fields.BooleanField: (bool,),
+}
+_AUTO = (fields.AutoField, fields.BigAutoField, fields.SmallAutoField)
 
 
 def _sql(sql: str, models: Sequence[type[Model]], *, write: bool = False) -> tuple[Any, str]:
@@ -103,8 +121,12 @@ def insert(objs: Sequence[M]) -> None:
         return
     model = type(objs[0])
     connection = connections[router.db_for_write(model)]
-    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
-    size = max(1, connection.ops.bulk_batch_size(fields, list(objs)))
+    plans = connection.__dict__.setdefault("_hotpath_insert_plans", {})
+    if model not in plans:
+        plans[model] = _insert_plan(model)
+    plan = plans[model]
+    fields = [f for f, _ in plan]
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
     statements = connection.__dict__.setdefault("_hotpath_inserts", {})
     for start in range(0, len(objs), size):
         batch = objs[start : start + size]
@@ -118,9 +140,7 @@ def insert(objs: Sequence[M]) -> None:
                 f"VALUES {', '.join([row] * len(batch))} "
                 f"RETURNING {quote(str(model._meta.pk.column))}"
             )
-        params = [
-            f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in batch for f in fields
-        ]
+        params = [_prepared(obj, f, kinds, connection) for obj in batch for f, kinds in plan]
         with connection.cursor() as cursor:
             cursor.execute(statements[key], params)
             keys = cursor.fetchall()
@@ -131,3 +151,24 @@ def insert(objs: Sequence[M]) -> None:
             obj.pk = pk
             obj._state.adding = False
             obj._state.db = connection.alias
+
+
+def _insert_plan(model: type[Model]) -> list[tuple[Any, tuple[type[Any], ...]]]:
+    """Each field ``insert`` writes, with the value types it may take as they are."""
+    plan = []
+    for f in model._meta.concrete_fields:
+        if f is model._meta.auto_field:
+            continue
+        kinds = _AS_IS.get(type(f), ())
+        target = getattr(f, "target_field", None)
+        if type(f) in (related.ForeignKey, related.OneToOneField) and isinstance(target, _AUTO):
+            kinds = (int,)
+        plan.append((f, kinds))
+    return plan
+
+
+def _prepared(obj: Model, field: Any, kinds: tuple[type[Any], ...], connection: Any) -> Any:
+    value = getattr(obj, field.attname)
+    if kinds and (type(value) in kinds or (kinds[0] is str and isinstance(value, str))):
+        return value  # a choice of a TextChoices is a str, passed on as the ORM passes it
+    return field.get_db_prep_save(field.pre_save(obj, True), connection)
