@@ -167,3 +167,69 @@ def test_a_forked_process_queues_on_its_own_open_file(handler: Any, tmp_path: Pa
         cursor.execute("INSERT INTO note (text) VALUES ('child')")
     assert conn._writers_fd not in (None, parent_fd)
     os.close(parent_fd)
+
+
+def test_threads_of_one_process_write_one_at_a_time_and_leave_the_queues_free(
+    handler: Any, tmp_path: Path
+) -> None:
+    """Eight threads, fifty transactions each: never two inside at once, every row written,
+    and afterwards the process's queue and the lock file are both free."""
+    from sanan.core.sqlite.base import _process_queue
+
+    inside = 0
+    most = 0
+    guard = threading.Lock()
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        nonlocal inside, most
+        conn = handler["default"]
+        try:
+            for i in range(50):
+                with _write(conn) as cursor:
+                    with guard:
+                        inside += 1
+                        most = max(most, inside)
+                    cursor.execute("INSERT INTO note (text) VALUES (%s)", [f"{n}-{i}"])
+                    with guard:
+                        inside -= 1
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures
+    assert most == 1
+    conn = handler["default"]
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM note")
+        assert cursor.fetchone()[0] == 400
+    queue = _process_queue(str(tmp_path / "writers.sqlite3"))
+    assert queue.acquire(blocking=False)
+    queue.release()
+    assert _lock_is_free(tmp_path / "writers.sqlite3.writers")
+
+
+def test_a_forked_child_does_not_inherit_a_queue_held_by_a_thread_of_its_parent(
+    tmp_path: Path,
+) -> None:
+    """A server forks its processes: a queue held in the parent at that moment would stay held
+    in the child for ever, with no thread there to release it."""
+    from sanan.core.sqlite.base import _process_queue
+
+    name = str(tmp_path / "forked.sqlite3")
+    held = _process_queue(name)
+    held.acquire()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: its own queue, free
+            os._exit(0 if _process_queue(name).acquire(timeout=2) else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        held.release()
