@@ -21,10 +21,10 @@ residents to 1 million orders) it runs, against populations built once and kept 
 - ``registry``: lookup by ID number, the filtered lists and a CSV import among 3.2 × N residents
   in 300 communities (``bench/registry_bench.py``);
 
-and once per run, whatever the sizes: ``intake`` (orders over HTTP under gunicorn, a fresh
-database), ``locate`` (point → courtyard, 10,000 courtyards) and ``versus`` (side by side with
-django-helpdesk at 100,000 records, ``bench/versus_helpdesk.py``; only when 100,000 is among the
-sizes, or asked with ``--only``).
+and once per run, whatever the sizes: ``intake`` (orders over HTTP as ``sanan serve`` serves
+them, a fresh database), ``locate`` (point → courtyard, 10,000 courtyards) and ``versus`` (side
+by side with django-helpdesk at 100,000 records, ``bench/versus_helpdesk.py``; only when 100,000
+is among the sizes, or asked with ``--only``).
 
 Everything lands in ``<data>/results/suite-<date>.json`` (every figure, the machine: CPU model,
 cores, memory, load average before and after, the date, the git commit) and ``.md`` (a table
@@ -154,7 +154,7 @@ class Suite:
 
         ns = argparse.Namespace(
             intake_engine=self.engine_wo(), sqlite_sync=None, workers=0, worker_class="gthread",
-            threads=2, connections=16 if not self.quick else 4,
+            server="granian", threads=wb.DEFAULT_THREADS, connections=16 if not self.quick else 4,
             driver="wrk" if shutil.which("wrk") else "python",
             seconds=3.0 if self.quick else 20.0, warmup=1.0 if self.quick else 5.0,
         )  # fmt: skip

@@ -1,7 +1,7 @@
 """A throwaway Sanan installation driven as an operator drives it, and the real server in front
-of it: the ``sanan`` CLI in subprocesses, gunicorn in a process group of its own (so that
-``kill -9`` takes the master and every worker at once, as a power cut would), and clients that
-submit orders over HTTP with idempotency keys.
+of it: the ``sanan`` CLI in subprocesses, ``sanan serve`` in a process group of its own (so
+that ``kill -9`` takes the server and every worker process at once, as a power cut would),
+and clients that submit orders over HTTP with idempotency keys.
 
 ``new_site(tmp, engine)`` gives a temporary ``SANAN_VAR_DIR``; on SQLite its file-backed
 database, on PostgreSQL a database created for the test (on the server of ``DATABASE_URL``)
@@ -139,9 +139,10 @@ def free_port() -> int:
 
 
 class Server:
-    """``sanan serve`` (gunicorn with Sanan's production configuration: gthread workers) for
-    ``site`` on ``port``, in a session of its own: ``kill()`` sends SIGKILL to the master and
-    every worker at once. Its log goes to ``server.log`` in the site's folder."""
+    """``sanan serve`` (Sanan's production configuration: granian unless ``SANAN_WEB_SERVER``
+    says otherwise) for ``site`` on ``port``, in a session of its own: ``kill()`` sends SIGKILL
+    to the server and every worker process at once. Its log goes to ``server.log`` in the
+    site's folder."""
 
     def __init__(self, site: Site, port: int, *, workers: int = 2) -> None:
         self.site, self.port = site, port

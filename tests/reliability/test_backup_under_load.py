@@ -1,9 +1,9 @@
-"""``sanan backup`` (the operator's command, in a subprocess) while residents submit orders
-through the real intake (gunicorn, HTTP, tokens, idempotency keys), then ``sanan restore`` into
-a fresh installation: the restore checks the snapshot and its audit chain, and the restored
-data is consistent (each order with its intake event, each event with its audit record, no
-orphan events or outbox rows, ``sanan audit verify`` passes), holds every order acknowledged
-before the backup began and none sent after it ended.
+"""``sanan backup`` (the operator's command, in a subprocess) while residents submit orders through
+the real intake (``sanan serve``, HTTP, tokens, idempotency keys), then ``sanan restore`` into a
+fresh installation: the restore checks the snapshot and its audit chain, and the restored data is
+consistent (each order with its intake event, each event with its audit record, no orphan events
+or outbox rows, ``sanan audit verify`` passes), holds every order acknowledged before the backup
+began and none sent after it ended.
 
 On SQLite (a file database of the test's own) and on PostgreSQL (databases created for it).
 ``tests/test_backup.py`` covers the round trip, the refusals and SQLite's page-by-page copy."""

@@ -1,4 +1,4 @@
-"""The server killed (``kill -9`` of gunicorn's whole process group) in the middle of an intake
+"""The server killed (``kill -9`` of the server's whole process group) in the middle of an intake
 burst, then restarted: every order a client was told about is there with its events, every
 submission retried with its Idempotency-Key maps to exactly one order (the first one, when it
 had been written before the crash), nothing is left half-written, the audit chain verifies.

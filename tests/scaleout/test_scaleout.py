@@ -1,5 +1,5 @@
 """Sanan scaled out on loopback, end to end: ``scripts/scale-out`` starts HAProxy on one
-address, two ``sanan serve`` instances (gunicorn) and two ``sanan worker`` processes on Redis,
+address, two ``sanan serve`` instances and two ``sanan worker`` processes on Redis,
 all on a PostgreSQL database of the test's own; the test talks HTTP to the one address only,
 as a phone or the hotline desk would.
 

@@ -4,7 +4,9 @@ nobody (no query string, no client address)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import itertools
 import os
 import re
 import signal
@@ -23,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_web_settings__defaults__processes_from_the_cores_with_jitter() -> None:
     web = web_settings({})
+    assert web.server == "granian"
     assert web.workers == default_workers(len(os.sched_getaffinity(0)))
-    assert web.threads == 2
+    assert web.threads == 1
     assert web.max_requests_jitter == web.max_requests // 10 > 0
     assert web.access_log == "-"
     assert web_settings({"SANAN_WEB_ACCESS_LOG": "off"}).access_log == ""
@@ -33,8 +36,9 @@ def test_web_settings__defaults__processes_from_the_cores_with_jitter() -> None:
 def test_web_settings__a_socket_per_process_on_tcp__not_on_a_unix_socket() -> None:
     """Kept-alive connections spread over the processes by the kernel (SO_REUSEPORT): on one
     shared socket a burst of them went to whichever process woke first."""
-    assert web_settings({}).reuse_port is True
-    assert "SO_REUSEPORT" in web_settings({}).describe()
+    gunicorn = {"SANAN_WEB_SERVER": "gunicorn"}
+    assert web_settings(gunicorn).reuse_port is True
+    assert "SO_REUSEPORT" in web_settings(gunicorn).describe()
     assert web_settings({"SANAN_WEB_BIND": "unix:/run/sanan.sock"}).reuse_port is False
     assert web_settings({"SANAN_WEB_REUSE_PORT": "0"}).reuse_port is False
 
@@ -44,6 +48,30 @@ def test_web_settings__bad_value__names_the_variable() -> None:
 
     with pytest.raises(ImproperlyConfigured, match="SANAN_WEB_WORKERS"):
         web_settings({"SANAN_WEB_WORKERS": "many"})
+    with pytest.raises(ImproperlyConfigured, match="SANAN_WEB_SERVER"):
+        web_settings({"SANAN_WEB_SERVER": "uwsgi"})
+    with pytest.raises(ImproperlyConfigured, match="SANAN_WEB_ACCESS_LOG"):
+        web_settings({"SANAN_WEB_ACCESS_LOG": "/var/log/sanan/access.log"})
+    assert web_settings(
+        {"SANAN_WEB_SERVER": "gunicorn", "SANAN_WEB_ACCESS_LOG": "/var/log/sanan/access.log"}
+    ).access_log.endswith("access.log")
+
+
+def test_web_settings__granian_command_line__from_the_same_settings() -> None:
+    argv = web_settings(
+        {"SANAN_WEB_BIND": "0.0.0.0:8080", "SANAN_WEB_WORKERS": "4", "SANAN_WEB_THREADS": "2"}
+    ).granian_argv()
+    assert argv[-1] == "sanan.wsgi:application"
+    pairs = dict(itertools.pairwise(argv))
+    assert pairs["--interface"] == "wsgi"
+    assert (pairs["--host"], pairs["--port"]) == ("0.0.0.0", "8080")  # noqa: S104
+    assert (pairs["--workers"], pairs["--blocking-threads"]) == ("4", "2")
+    assert "--respawn-failed-workers" in argv  # a crashed process is started again
+    assert "%(query_string)s" not in pairs["--access-log-fmt"]  # what someone typed stays out
+    unix = web_settings({"SANAN_WEB_BIND": "unix:/run/sanan.sock"}).granian_argv()
+    assert dict(itertools.pairwise(unix))["--uds"] == "/run/sanan.sock"
+    quiet = web_settings({"SANAN_WEB_ACCESS_LOG": "off"}).granian_argv()
+    assert "--no-access-log" in quiet
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
@@ -55,10 +83,8 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.cl
     return response
 
 
-@pytest.mark.own_sqlite_file
-def test_serve__started_by_an_operator__static_cached_and_log_without_personal_data(
-    tmp_path: Path,
-) -> None:
+def _serve(tmp_path: Path, kind: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """``sanan serve`` on the embedded database, as an operator starts it; answering."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -66,6 +92,7 @@ def test_serve__started_by_an_operator__static_cached_and_log_without_personal_d
         **{k: v for k, v in os.environ.items() if not k.startswith(("SANAN_", "PYTEST_"))},
         "SANAN_VAR_DIR": str(tmp_path / "var"),
         "DJANGO_SETTINGS_MODULE": "sanan.settings",
+        "SANAN_WEB_SERVER": kind,
     }
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -80,20 +107,32 @@ def test_serve__started_by_an_operator__static_cached_and_log_without_personal_d
              "--workers", "2"],
             env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if _get(port, "/healthz").status == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if _get(port, "/healthz").status == 200:
+                return server, port, log
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            os.killpg(server.pid, signal.SIGKILL)
+            raise AssertionError(log.read_text())
+        time.sleep(0.3)
 
+
+@pytest.mark.own_sqlite_file
+@pytest.mark.parametrize("kind", ["granian", "gunicorn"])
+def test_serve__started_by_an_operator__static_cached_and_log_without_personal_data(
+    tmp_path: Path, kind: str
+) -> None:
+    server, port, log = _serve(tmp_path, kind)
+    try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        conn.request("GET", "/accounts/login/?next=/registry/residents/%3Fq%3D13900000001")
+        conn.request(
+            "GET",
+            "/accounts/login/?next=/registry/residents/%3Fq%3D13900000001",
+            headers={"X-Request-ID": "proxy-7f3a"},  # as a proxy in front would send it
+        )
         page = conn.getresponse().read().decode()
         conn.close()
         css = re.search(r"/static/sanan/sanan\.[0-9a-f]{12}\.css", page)
@@ -107,12 +146,36 @@ def test_serve__started_by_an_operator__static_cached_and_log_without_personal_d
         server.wait(timeout=30)
 
     text = log.read_text()
-    assert "2 process(es) × 2 thread(s)" in text
+    assert f"{kind} on 127.0.0.1:{port}: 2 process(es) × 1 thread(s)" in text
+    assert re.search(r'<\d+> GET "/accounts/login/" 200 ', text)  # the process, as both write it
     access = [line for line in text.splitlines() if '"/accounts/login/"' in line]
     assert len(access) == 1, text
     assert " 200 " in access[0]
-    assert "rid=" in access[0]
+    assert "rid=proxy-7f3a" in access[0]
     assert "13900000001" not in text
     assert "next=" not in text
     assert "127.0.0.1" not in access[0]  # and the client's address
-    assert "Shutting down: Master" in text
+    assert ("Shutting down: Master" if kind == "gunicorn" else "Shutting down granian") in text
+
+
+@pytest.mark.own_sqlite_file
+def test_serve__granian_killed_outright__its_worker_processes_end_with_it(tmp_path: Path) -> None:
+    """``kill -9`` of the server's main process (as the OOM killer would): its worker
+    processes end too, instead of answering on the old socket beside the server started
+    again."""
+    server, port, _ = _serve(tmp_path, "granian")
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    workers = [int(pid) for pid in children.read_text().split()]
+    try:
+        assert len(workers) == 2
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in workers):
+            assert time.monotonic() < deadline, "a worker outlived its server"
+            time.sleep(0.1)
+        with pytest.raises(ConnectionRefusedError):  # nothing listens on the port any more
+            _get(port, "/healthz")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)

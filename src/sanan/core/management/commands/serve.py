@@ -1,6 +1,7 @@
-"""``sanan serve``: collect the static files, then run gunicorn with Sanan's configuration
-(:mod:`sanan.core.gunicorn_conf`). gunicorn replaces this process, so signals reach it directly:
-SIGTERM stops it gracefully, SIGHUP reloads the workers."""
+"""``sanan serve``: collect the static files, then run the WSGI server ``SANAN_WEB_SERVER``
+names (granian by default, or gunicorn with :mod:`sanan.core.gunicorn_conf`) with Sanan's
+settings (:mod:`sanan.core.serving`). The server replaces this process, so signals reach it
+directly: SIGTERM stops it gracefully."""
 
 from __future__ import annotations
 
@@ -12,21 +13,21 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sanan.core.serving import web_settings
+from sanan.core.serving import MAIN_PID_VARIABLE, web_settings
 
 CONFIG = "python:sanan.core.gunicorn_conf"
 
 
 class Command(BaseCommand):
     help = (
-        "Serve Sanan with gunicorn: workers from the CPU cores, static files with hashed names "
-        "and compressed copies (docs/operations.md, Serving)."
+        "Serve Sanan with granian (or gunicorn: SANAN_WEB_SERVER): workers from the CPU cores, "
+        "static files with hashed names and compressed copies (docs/operations.md, Serving)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", help="address:port (default SANAN_WEB_BIND, 127.0.0.1:8000)")
         parser.add_argument("--workers", type=int, help="processes (default: cores + 1)")
-        parser.add_argument("--threads", type=int, help="threads per process (default 2)")
+        parser.add_argument("--threads", type=int, help="threads per process (default 1)")
         parser.add_argument(
             "--no-collectstatic",
             action="store_true",
@@ -52,7 +53,9 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
         if options["print_config"]:
-            self.stdout.write(f"gunicorn {CONFIG}, {web.describe()}")
+            self.stdout.write(
+                web.describe() + (f", gunicorn {CONFIG}" if web.server == "gunicorn" else "")
+            )
             self.stdout.write(f"static files with hashed names: {env['SANAN_STATIC_MANIFEST']}")
             return
         if not options["no_collectstatic"]:
@@ -67,5 +70,9 @@ class Command(BaseCommand):
                 raise CommandError("collectstatic failed; see the messages above")
         self.stdout.write(f"Serving {web.describe()}")
         self.stdout.flush()
-        argv = [sys.executable, "-m", "gunicorn", "-c", CONFIG, "sanan.wsgi:application"]
-        os.execve(sys.executable, argv, env)  # noqa: S606 (gunicorn takes over this process)
+        if web.server == "granian":
+            argv = [sys.executable, "-m", "granian", *web.granian_argv()]
+            env[MAIN_PID_VARIABLE] = str(os.getpid())  # granian's main process keeps it
+        else:
+            argv = [sys.executable, "-m", "gunicorn", "-c", CONFIG, "sanan.wsgi:application"]
+        os.execve(sys.executable, argv, env)  # noqa: S606 (the server takes over this process)
