@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import timeit
 import uuid
 from dataclasses import dataclass
 from http.client import HTTPConnection
@@ -329,12 +330,20 @@ class IntakeResult:
     queries: int
     cpu_n: int
     load: str
+    reference_ns: float = float("nan")
 
     @property
     def stored_ok(self) -> bool:
         """Every 201 is in the database, and nothing else is but what was still in flight
         when the driver stopped (answered after it stopped listening)."""
         return self.created <= self.in_db <= self.created + self.in_flight
+
+
+def reference_ns() -> float:
+    """The time of one fixed loop of Python (best of three), just before a round: how fast the
+    cores run at that moment. On this shared host it moved from 470 to 900 ns within minutes
+    on an idle machine, and the orders per second with it."""
+    return min(timeit.repeat("sum(range(100))", number=50_000, repeat=3)) / 50_000 * 1e9
 
 
 def _pg(*command: str) -> None:
@@ -429,6 +438,7 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
             f"intake: {args.connections} connections for {args.warmup:g} s warm-up + "
             f"{args.seconds:g} s measured …"
         )
+        reference = reference_ns()
         load_before = os.getloadavg()
         if args.driver == "wrk":
             load = _wrk_load(args, port, setup)
@@ -479,6 +489,7 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
             queries=int(cpu.get("queries", -1)),
             cpu_n=int(cpu.get("n", 0)),
             load=f"{load_before[0]:.1f} before, {load_after[0]:.1f} after",
+            reference_ns=reference,
         )
     finally:
         if server is not None and server.poll() is None:
@@ -743,7 +754,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.queries} SQL statements per order** (besides BEGIN and COMMIT); two cores "
             "at that cost allow at most about "
             f"{2000 / r.cpu_ms:,.0f} orders/s before the server, the HTTP parsing and the load "
-            "generator take their share."
+            "generator take their share. How fast the cores ran just before each round (one "
+            "fixed loop of Python, best of three; lower is faster): "
+            + ", ".join(f"{x.reference_ns:.0f} ns" for x in rounds)
+            + "."
         )
     if args.only in (None, "board", "sweep", "scale"):
         runs = [(e, False) for e in args.engines.split(",") if e]
