@@ -233,3 +233,38 @@ def test_a_forked_child_does_not_inherit_a_queue_held_by_a_thread_of_its_parent(
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         held.release()
+
+
+def test_the_wal_is_checkpointed_after_the_queue_is_left_not_inside_a_commit(
+    handler: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own checkpoint would run inside the COMMIT of whichever writer pushed the WAL
+    past its size, with every other writer queued behind it. It is set far off; the process
+    checkpoints every ``CHECKPOINT_EVERY`` commits, after leaving the queue."""
+    import itertools
+
+    from sanan.core.sqlite import base
+
+    monkeypatch.setattr(base, "_commits", itertools.count(1))
+    conn = handler["default"]
+    with conn.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == base.AUTOCHECKPOINT_PAGES
+    database = tmp_path / "writers.sqlite3"
+    before = database.stat().st_size
+    seen_inside: list[int] = []
+    for i in range(base.CHECKPOINT_EVERY - 1):
+        with _write(conn) as cursor:
+            cursor.execute("INSERT INTO note (text) VALUES (%s)", ["x" * 4000 + str(i)])
+    assert database.stat().st_size == before  # all of it still in the WAL
+    checkpoint = conn._checkpoint
+
+    def watched() -> None:
+        seen_inside.append(int(not _lock_is_free(tmp_path / "writers.sqlite3.writers")))
+        checkpoint()
+
+    monkeypatch.setattr(conn, "_checkpoint", watched)
+    with _write(conn) as cursor:
+        cursor.execute("INSERT INTO note (text) VALUES ('last')")
+    assert seen_inside == [0]  # once, with the queue already left
+    assert database.stat().st_size > before + 4000 * (base.CHECKPOINT_EVERY - 1)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -47,6 +49,17 @@ def _forget_process_queues() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_process_queues)
+
+
+# Checkpoints outside the writers' queue. SQLite checkpoints the WAL inside the COMMIT that
+# pushes it past ``wal_autocheckpoint`` pages, so one writer in every few dozen held the queue
+# for the whole checkpoint (copying pages into the database and an fsync), and every writer
+# waited behind it. Here a process runs a PASSIVE checkpoint (which never waits for writers and
+# does not stop them) after every CHECKPOINT_EVERY of its commits, once it has left the queue;
+# SQLite's own stays as the safety net, at a size our checkpoints never let the WAL reach.
+CHECKPOINT_EVERY = 32
+AUTOCHECKPOINT_PAGES = 20_000
+_commits = itertools.count(1)
 
 
 def _process_queue(name: str) -> threading.Lock:
@@ -116,11 +129,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._leave_queue()
             raise
 
+    def get_new_connection(self, conn_params: Any) -> Any:
+        conn = super().get_new_connection(conn_params)
+        if not self.is_in_memory_db():
+            conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        return conn
+
     def _commit(self) -> None:
+        wrote = self._writers_held
         try:
             super()._commit()  # type: ignore[misc]  # private, not in the stubs
         finally:
             self._leave_queue()
+        if wrote and next(_commits) % CHECKPOINT_EVERY == 0:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy what the WAL holds into the database, without the writers' queue: PASSIVE
+        takes what no reader still needs and leaves the rest for the next one."""
+        with contextlib.suppress(sqlite3.Error):
+            self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _rollback(self) -> None:
         try:
