@@ -129,3 +129,32 @@ def test_insert_takes_plain_values_as_they_are_and_prepares_the_rest_as_the_orm(
     assert stored("fast") == stored("orm")
     assert stored("fast")[1]["recipient_user_id"] == user.pk
     assert stored("fast")[0]["template"] == "通知"
+
+
+def test_insert_skips_the_fields_preparation_for_plain_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shortcut is taken: text, numbers and keys never reach ``get_db_prep_save`` (empty
+    keys still do, as the ORM prepares them)."""
+    from django.db.models import CharField, ForeignKey, PositiveSmallIntegerField
+
+    from sanan.core import clock
+    from sanan.workorders.models import OutboxChannel, OutboxMessage
+
+    user = User.objects.create(username="hotpath-plain")
+    prepared: list[str] = []
+    for cls in (CharField, ForeignKey, PositiveSmallIntegerField):
+        original = cls.get_db_prep_save
+
+        def spy(self: object, value: object, connection: object, _o: object = original) -> object:
+            prepared.append(getattr(self, "name", "?"))
+            return _o(self, value, connection)  # type: ignore[operator]
+
+        monkeypatch.setattr(cls, "get_db_prep_save", spy)
+    hotpath.insert([
+        OutboxMessage(
+            created_at=clock.now(), channel=OutboxChannel.INBOX, template="plain",
+            payload={}, recipient_user=user, attempts=2, dedupe_key="plain-1",
+        )
+    ])  # fmt: skip
+    assert sorted(prepared) == ["event", "order", "recipient_organisation", "recipient_place"]

@@ -268,3 +268,34 @@ def test_the_wal_is_checkpointed_after_the_queue_is_left_not_inside_a_commit(
         cursor.execute("INSERT INTO note (text) VALUES ('last')")
     assert seen_inside == [0]  # once, with the queue already left
     assert database.stat().st_size > before + 4000 * (base.CHECKPOINT_EVERY - 1)
+
+
+def test_a_connection_dropped_without_close_gives_its_lock_file_back(tmp_path: Path) -> None:
+    """A server may end an idle thread without closing its connections (granian ends its
+    blocking threads after a quiet spell): the lock file's descriptor goes with the wrapper
+    instead of leaking one per thread until the process runs out."""
+    import gc
+
+    settings = sqlite_database(tmp_path / "dropped.sqlite3", busy_timeout_s=5)
+    lock_file = str(tmp_path / "dropped.sqlite3.writers")
+
+    def open_lock_files() -> int:
+        return sum(
+            1 for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}") == lock_file
+        )  # fmt: skip
+
+    def a_thread_that_writes_and_ends() -> None:
+        conn = ConnectionHandler({"default": settings})["default"]
+        with _write(conn) as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+            cursor.execute("INSERT INTO t VALUES (1)")
+        # the thread ends here without conn.close()
+
+    for _ in range(5):
+        t = threading.Thread(target=a_thread_that_writes_and_ends)
+        t.start()
+        t.join(10)
+    gc.collect()
+    assert open_lock_files() == 0
+    assert _lock_is_free(Path(lock_file))

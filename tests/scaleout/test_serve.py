@@ -43,6 +43,33 @@ def test_web_settings__a_socket_per_process_on_tcp__not_on_a_unix_socket() -> No
     assert web_settings({"SANAN_WEB_REUSE_PORT": "0"}).reuse_port is False
 
 
+def test_gunicorn_conf__is_gunicorn_whatever_the_server_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deployment that starts gunicorn with this file itself keeps a log file, which the
+    default server (granian) would refuse."""
+    import importlib
+
+    from sanan.core import gunicorn_conf
+
+    monkeypatch.delenv("SANAN_WEB_SERVER", raising=False)
+    monkeypatch.setenv("SANAN_WEB_ACCESS_LOG", "/var/log/sanan/access.log")
+    assert importlib.reload(gunicorn_conf).accesslog == "/var/log/sanan/access.log"
+    monkeypatch.undo()
+    importlib.reload(gunicorn_conf)
+
+
+def test_end_with_the_server__not_handed_on_to_children(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main process's id is for granian's workers only: a process a worker starts does not
+    inherit it (it would take its parent for a dead server and exit)."""
+    from sanan.core.serving import MAIN_PID_VARIABLE, end_with_the_server
+
+    monkeypatch.setenv(MAIN_PID_VARIABLE, str(os.getpid()))  # as in granian's main process
+    assert end_with_the_server() is False  # the main process itself is tied to nothing
+    assert MAIN_PID_VARIABLE not in os.environ
+    assert end_with_the_server({}) is False  # not started by `sanan serve` for granian
+
+
 def test_web_settings__bad_value__names_the_variable() -> None:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -50,6 +77,8 @@ def test_web_settings__bad_value__names_the_variable() -> None:
         web_settings({"SANAN_WEB_WORKERS": "many"})
     with pytest.raises(ImproperlyConfigured, match="SANAN_WEB_SERVER"):
         web_settings({"SANAN_WEB_SERVER": "uwsgi"})
+    with pytest.raises(ImproperlyConfigured, match="SANAN_WEB_BIND"):
+        web_settings({"SANAN_WEB_BIND": "127.0.0.1:http"})
     with pytest.raises(ImproperlyConfigured, match="SANAN_WEB_ACCESS_LOG"):
         web_settings({"SANAN_WEB_ACCESS_LOG": "/var/log/sanan/access.log"})
     assert web_settings(
@@ -81,6 +110,15 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.cl
     response.read()
     conn.close()
     return response
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _serve(tmp_path: Path, kind: str) -> tuple[subprocess.Popen[bytes], int, Path]:
@@ -171,7 +209,7 @@ def test_serve__granian_killed_outright__its_worker_processes_end_with_it(tmp_pa
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while any(Path(f"/proc/{pid}").exists() for pid in workers):
+        while any(_running(pid) for pid in workers):
             assert time.monotonic() < deadline, "a worker outlived its server"
             time.sleep(0.1)
         with pytest.raises(ConnectionRefusedError):  # nothing listens on the port any more

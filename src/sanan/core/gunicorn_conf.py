@@ -8,7 +8,8 @@ import os
 
 from sanan.core.serving import ACCESS_LOG_FORMAT, web_settings
 
-_web = web_settings()
+# gunicorn, whatever SANAN_WEB_SERVER says: this file is how gunicorn is configured.
+_web = web_settings({**os.environ, "SANAN_WEB_SERVER": "gunicorn"})
 
 wsgi_app = "sanan.wsgi:application"
 bind = [_web.bind]

@@ -105,6 +105,9 @@ class WebSettings:
         argv = ["--interface", "wsgi", "--http", "1", "--no-ws",
                 "--workers", str(self.workers), "--blocking-threads", str(self.threads),
                 "--respawn-failed-workers", "--workers-kill-timeout", str(self.graceful_timeout),
+                # Idle threads kept 10 min (granian's most), not 30 s: each new thread opens
+                # its database connections again.
+                "--blocking-threads-idle-timeout", "600",
                 "--log-level", "info", "--log-config", str(GRANIAN_LOG_CONFIG)]  # fmt: skip
         if self.bind.startswith("unix:"):
             argv += ["--uds", self.bind.removeprefix("unix:")]
@@ -134,8 +137,14 @@ def web_settings(environ: Mapping[str, str] | None = None) -> WebSettings:
             "SANAN_WEB_ACCESS_LOG: granian writes its access log to standard output (- or off); "
             "a file needs SANAN_WEB_SERVER=gunicorn / granian 的访问日志只能写到标准输出"
         )
-    if server == "granian" and not bind.startswith("unix:") and ":" not in bind:
-        raise ImproperlyConfigured(f"SANAN_WEB_BIND={bind!r}: host:port or unix:/path")
+    if (
+        server == "granian"
+        and not bind.startswith("unix:")
+        and not bind.rpartition(":")[2].isdigit()
+    ):
+        raise ImproperlyConfigured(
+            f"SANAN_WEB_BIND={bind!r}: host:port or unix:/path / 应为 主机:端口 或 unix:/路径"
+        )
     return WebSettings(
         server=server,
         bind=bind,
@@ -146,7 +155,9 @@ def web_settings(environ: Mapping[str, str] | None = None) -> WebSettings:
             "SANAN_WEB_THREADS", DEFAULT_THREADS, minimum=1, maximum=64, environ=environ
         ),
         timeout=env_int("SANAN_WEB_TIMEOUT", 30, minimum=5, environ=environ),
-        graceful_timeout=env_int("SANAN_WEB_GRACEFUL_TIMEOUT", 30, minimum=1, environ=environ),
+        graceful_timeout=env_int(
+            "SANAN_WEB_GRACEFUL_TIMEOUT", 30, minimum=1, maximum=1800, environ=environ
+        ),
         keepalive=env_int("SANAN_WEB_KEEPALIVE", 5, minimum=0, environ=environ),
         max_requests=max_requests,
         max_requests_jitter=env_int(
@@ -173,6 +184,9 @@ def end_with_the_server(environ: Mapping[str, str] | None = None) -> bool:
     True when the worker is now tied to the main process."""
     env = os.environ if environ is None else environ
     main = env.get(MAIN_PID_VARIABLE, "")
+    if environ is None:
+        # Not handed on to what this process starts (a child of it is not granian's worker).
+        os.environ.pop(MAIN_PID_VARIABLE, None)
     if not main.isdigit() or not sys.platform.startswith("linux") or os.getpid() == int(main):
         return False
     libc = ctypes.CDLL(None, use_errno=True)

@@ -27,6 +27,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -62,6 +63,11 @@ AUTOCHECKPOINT_PAGES = 20_000
 _commits = itertools.count(1)
 
 
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
 def _process_queue(name: str) -> threading.Lock:
     with _process_queues_lock:
         lock = _process_queues.get(name)
@@ -77,18 +83,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._writers_pid = 0
         self._writers_held = False
         self._queue_held: threading.Lock | None = None
+        self._writers_closer: weakref.finalize[Any, Any] | None = None
 
     def _writers_file(self) -> int | None:
         if self._writers_fd is not None and self._writers_pid != os.getpid():
             # Inherited across a fork: a lock on the parent's open file would be shared with
             # it, so this process opens its own (and leaves the parent's alone).
             self._writers_fd, self._writers_held, self._queue_held = None, False, None
+            if self._writers_closer is not None:
+                self._writers_closer.detach()
         if self._writers_fd is None:
             name = str(self.settings_dict["NAME"])
             if self.is_in_memory_db() or not name:
                 return None
             self._writers_fd = os.open(f"{name}.writers", os.O_RDWR | os.O_CREAT, 0o600)
             self._writers_pid = os.getpid()
+            # A server may end an idle thread without closing its connections (granian ends
+            # its blocking threads after a quiet spell): the file goes with the wrapper.
+            self._writers_closer = weakref.finalize(self, _close_quietly, self._writers_fd)
         return self._writers_fd
 
     def _queue_for_writing(self) -> None:
@@ -121,9 +133,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             queue.release()
 
     def _start_transaction_under_autocommit(self) -> None:
-        if getattr(self, "transaction_mode", None) == "IMMEDIATE":  # set on connecting
-            self._queue_for_writing()
         try:
+            if getattr(self, "transaction_mode", None) == "IMMEDIATE":  # set on connecting
+                self._queue_for_writing()
             super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private, not in the stubs
         except BaseException:
             self._leave_queue()
@@ -162,6 +174,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             self._leave_queue()
             if self._writers_fd is not None and self._writers_pid == os.getpid():
-                with contextlib.suppress(OSError):
-                    os.close(self._writers_fd)
+                if self._writers_closer is not None:
+                    self._writers_closer()  # closes it, once
                 self._writers_fd = None

@@ -74,5 +74,6 @@ class Command(BaseCommand):
             argv = [sys.executable, "-m", "granian", *web.granian_argv()]
             env[MAIN_PID_VARIABLE] = str(os.getpid())  # granian's main process keeps it
         else:
+            env.pop(MAIN_PID_VARIABLE, None)  # gunicorn's workers watch their master themselves
             argv = [sys.executable, "-m", "gunicorn", "-c", CONFIG, "sanan.wsgi:application"]
         os.execve(sys.executable, argv, env)  # noqa: S606 (the server takes over this process)
