@@ -6,11 +6,12 @@ import os
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
-from sanan.core.serving import end_with_the_server
+from sanan.core.serving import end_with_the_server, without_process_environment
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sanan.settings")
 application = get_wsgi_application()
-end_with_the_server()  # a granian worker ends with its server's main process
+if end_with_the_server():  # a granian worker: it ends with its server's main process
+    application = without_process_environment(application)
 
 # Every view imported now, then what start-up made is left out of the garbage collector's
 # full collections, which would otherwise walk it during some request: one list call in ten or

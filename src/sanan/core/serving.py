@@ -28,6 +28,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -195,3 +196,40 @@ def end_with_the_server(environ: Mapping[str, str] | None = None) -> bool:
     if os.getppid() != int(main):  # it ended before the request above: end now
         os._exit(1)
     return True
+
+
+# What a WSGI server sets itself (PEP 3333 and CGI): kept even when the process's environment
+# has a variable of the same name.
+_REQUEST_KEYS = frozenset(
+    [
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "REMOTE_ADDR",
+        "REMOTE_HOST",
+        "REMOTE_PORT",
+        "SERVER_SOFTWARE",
+    ]
+)
+
+
+def without_process_environment(app: Any) -> Any:
+    """``app`` answering with the process's own environment variables taken out of each
+    request's environ. granian copies them in (``DATABASE_URL`` with its password,
+    ``SANAN_SECRET_KEY``…), where anything that shows ``request.META`` would show them."""
+    inherited = frozenset(
+        k for k in os.environ if k not in _REQUEST_KEYS and not k.startswith("HTTP_")
+    )
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        for key in inherited & environ.keys():
+            del environ[key]
+        return app(environ, start_response)
+
+    return wsgi
