@@ -357,34 +357,22 @@ def _fresh_pg(name: str) -> None:
     _pg("createdb", name)
 
 
-def _server_command(args: argparse.Namespace, workers: int, port: int) -> list[str]:
-    """The server as ``sanan serve`` runs it (``core/serving.py``), without its access log."""
+def _server_command(
+    args: argparse.Namespace, workers: int, port: int
+) -> tuple[list[str], dict[str, str]]:
+    """The server as ``sanan serve`` runs it (``core/serving.py``, ``core/gunicorn_conf.py``),
+    without its access log: the command and the environment it reads its settings from."""
+    settings = {
+        "SANAN_WEB_SERVER": args.server, "SANAN_WEB_BIND": f"127.0.0.1:{port}",
+        "SANAN_WEB_WORKERS": str(workers), "SANAN_WEB_THREADS": str(args.threads),
+        "SANAN_WEB_ACCESS_LOG": "off",
+    }  # fmt: skip
     if args.server == "granian":
-        web = web_settings(
-            {"SANAN_WEB_SERVER": "granian", "SANAN_WEB_BIND": f"127.0.0.1:{port}",
-             "SANAN_WEB_WORKERS": str(workers), "SANAN_WEB_THREADS": str(args.threads),
-             "SANAN_WEB_ACCESS_LOG": "off"}
-        )  # fmt: skip
-        return [sys.executable, "-m", "granian", *web.granian_argv()]
-    return [
-        str(BIN / "gunicorn"),
-        "sanan.wsgi:application",
-        "--workers",
-        str(workers),
-        "--config",
-        str(ROOT / "bench" / "workorders_gunicorn.py"),
-        "--worker-class",
-        args.worker_class,
-        "--threads",
-        str(args.threads),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--keep-alive",
-        "30",
-        "--reuse-port",
-    ]  # a socket per process, as `sanan serve` (core/serving.py); fmt: skip
+        return [sys.executable, "-m", "granian", *web_settings(settings).granian_argv()], settings
+    # gunicorn_conf's settings, with the benchmark's --sqlite-sync hook and worker class.
+    command = [str(BIN / "gunicorn"), "--config", str(ROOT / "bench" / "workorders_gunicorn.py"),
+               "--worker-class", args.worker_class, "--log-level", "warning"]  # fmt: skip
+    return command, settings
 
 
 def run_intake(args: argparse.Namespace) -> IntakeResult:
@@ -414,9 +402,10 @@ def run_intake(args: argparse.Namespace) -> IntakeResult:
         setup = found.group(1)
         port = _free_port()
         say(f"intake: {args.server}, {workers} workers on 127.0.0.1:{port}")
+        command, settings = _server_command(args, workers, port)
         server = subprocess.Popen(  # noqa: S603 (this venv's server)
-            _server_command(args, workers, port),
-            env=env,
+            command,
+            env={**env, **settings},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

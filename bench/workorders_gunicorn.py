@@ -1,4 +1,6 @@
-"""gunicorn settings for the intake benchmark (``gunicorn -c bench/workorders_gunicorn.py``).
+"""gunicorn settings for the intake benchmark (``gunicorn -c bench/workorders_gunicorn.py``):
+``sanan serve``'s own (``sanan.core.gunicorn_conf``, from the ``SANAN_WEB_*`` variables), and
+one hook of the benchmark's.
 
 ``SANAN_BENCH_SQLITE_SYNC`` (``NORMAL`` or ``FULL``), when set, overrides SQLite's
 ``synchronous`` on every connection of the workers, so that the benchmark can compare the two
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 import os
 from typing import Any
+
+from sanan.core.gunicorn_conf import *  # noqa: F403 (the served settings, as sanan serve's)
 
 _SYNC = os.environ.get("SANAN_BENCH_SQLITE_SYNC", "").upper()
 

@@ -241,11 +241,9 @@ def test_the_wal_is_checkpointed_after_the_queue_is_left_not_inside_a_commit(
     """SQLite's own checkpoint would run inside the COMMIT of whichever writer pushed the WAL
     past its size, with every other writer queued behind it. It is set far off; the process
     checkpoints every ``CHECKPOINT_EVERY`` commits, after leaving the queue."""
-    import itertools
-
     from sanan.core.sqlite import base
 
-    monkeypatch.setattr(base, "_commits", itertools.count(1))
+    monkeypatch.setattr(base, "_commits", {})
     conn = handler["default"]
     with conn.cursor() as cursor:
         cursor.execute("PRAGMA wal_autocheckpoint")
@@ -268,6 +266,37 @@ def test_the_wal_is_checkpointed_after_the_queue_is_left_not_inside_a_commit(
         cursor.execute("INSERT INTO note (text) VALUES ('last')")
     assert seen_inside == [0]  # once, with the queue already left
     assert database.stat().st_size > before + 4000 * (base.CHECKPOINT_EVERY - 1)
+
+
+def test_commits_are_counted_per_database_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process writing two files checkpoints each every ``CHECKPOINT_EVERY`` of its own
+    commits, not each about half as often."""
+    from sanan.core.sqlite import base
+
+    monkeypatch.setattr(base, "_commits", {})
+    checkpointed: list[str] = []
+    monkeypatch.setattr(
+        base.DatabaseWrapper,
+        "_checkpoint",
+        lambda self: checkpointed.append(Path(self.settings_dict["NAME"]).name),
+    )
+    files = {"default": "one.sqlite3", "other": "two.sqlite3"}
+    connections = ConnectionHandler(
+        {alias: sqlite_database(tmp_path / name, busy_timeout_s=5) for alias, name in files.items()}
+    )
+    try:
+        for alias in files:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+        for i in range(base.CHECKPOINT_EVERY):
+            for alias in files:
+                with _write(connections[alias]) as cursor:
+                    cursor.execute("INSERT INTO note (text) VALUES (%s)", [str(i)])
+        assert checkpointed == list(files.values())
+    finally:
+        connections.close_all()
 
 
 def test_a_connection_dropped_without_close_gives_its_lock_file_back(tmp_path: Path) -> None:

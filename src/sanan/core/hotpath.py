@@ -98,15 +98,15 @@ def _reader(model: type[Model], connection: Any) -> tuple[str, list[str], list[t
     """What ``instances`` needs of a model, worked out once per model and connection: the
     column list, the fields' attribute names and, per field, the converters the ORM applies
     to a value read from that database (dates, decimals, booleans and JSON on SQLite)."""
-    fields = model._meta.concrete_fields
-    columns = ", ".join(f"m.{connection.ops.quote_name(str(f.column))}" for f in fields)
+    concrete = model._meta.concrete_fields
+    columns = ", ".join(f"m.{connection.ops.quote_name(str(f.column))}" for f in concrete)
     converters = []
-    for i, f in enumerate(fields):
+    for i, f in enumerate(concrete):
         col = f.get_col("m")
         found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
         if found:
             converters.append((i, [(convert, col) for convert in found]))
-    return columns, [f.attname for f in fields], converters
+    return columns, [f.attname for f in concrete], converters
 
 
 def insert(objs: Sequence[M]) -> None:
@@ -125,18 +125,18 @@ def insert(objs: Sequence[M]) -> None:
     if model not in plans:
         plans[model] = _insert_plan(model)
     plan = plans[model]
-    fields = [f for f, _ in plan]
-    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    written = [f for f, _ in plan]
+    size = max(1, connection.ops.bulk_batch_size(written, objs))
     statements = connection.__dict__.setdefault("_hotpath_inserts", {})
     for start in range(0, len(objs), size):
         batch = objs[start : start + size]
         key = (model, len(batch))
         if key not in statements:
             quote = connection.ops.quote_name
-            row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            row = "(" + ", ".join(["%s"] * len(written)) + ")"
             statements[key] = (  # the model's own names only
                 f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-                f"({', '.join(quote(str(f.column)) for f in fields)}) "
+                f"({', '.join(quote(str(f.column)) for f in written)}) "
                 f"VALUES {', '.join([row] * len(batch))} "
                 f"RETURNING {quote(str(model._meta.pk.column))}"
             )

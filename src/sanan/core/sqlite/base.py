@@ -47,6 +47,7 @@ def _forget_process_queues() -> None:
     global _process_queues_lock
     _process_queues.clear()
     _process_queues_lock = threading.Lock()
+    _commits.clear()
 
 
 os.register_at_fork(after_in_child=_forget_process_queues)
@@ -58,9 +59,17 @@ os.register_at_fork(after_in_child=_forget_process_queues)
 # waited behind it. Here a process runs a PASSIVE checkpoint (which never waits for writers and
 # does not stop them) after every CHECKPOINT_EVERY of its commits, once it has left the queue;
 # SQLite's own stays as the safety net, at a size our checkpoints never let the WAL reach.
+# The commits are counted per database file: a process writing two files checkpoints each.
 CHECKPOINT_EVERY = 32
 AUTOCHECKPOINT_PAGES = 20_000
-_commits = itertools.count(1)
+_commits: dict[str, itertools.count[int]] = {}
+
+
+def _count_commit(name: str) -> int:
+    counter = _commits.get(name)
+    if counter is None:
+        counter = _commits.setdefault(name, itertools.count(1))
+    return next(counter)
 
 
 def _close_quietly(fd: int) -> None:
@@ -153,7 +162,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             super()._commit()  # type: ignore[misc]  # private, not in the stubs
         finally:
             self._leave_queue()
-        if wrote and next(_commits) % CHECKPOINT_EVERY == 0:
+        if wrote and _count_commit(str(self.settings_dict["NAME"])) % CHECKPOINT_EVERY == 0:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
