@@ -209,8 +209,9 @@ class Suite:
                 engine,
                 "--repeat",
                 str(self.repeat(20)),
+                "--build",
             ]
-        )  # fmt: skip  (its populations are built by its own --build, which writes them)
+        )  # fmt: skip  (--build: a population not there yet is built, a kept one is reused)
         for res in self._json_lines(err):
             self._dashboard_rows(res, size)
 

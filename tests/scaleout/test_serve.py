@@ -101,6 +101,8 @@ def test_web_settings__granian_command_line__from_the_same_settings() -> None:
     assert dict(itertools.pairwise(unix))["--uds"] == "/run/sanan.sock"
     quiet = web_settings({"SANAN_WEB_ACCESS_LOG": "off"}).granian_argv()
     assert "--no-access-log" in quiet
+    assert pairs["--workers-max-rss"] == "1024"  # recycled by memory, as gunicorn by requests
+    assert "--workers-max-rss" not in web_settings({"SANAN_WEB_MAX_RSS_MB": "0"}).granian_argv()
 
 
 def _get(port: int, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
@@ -121,8 +123,9 @@ def _running(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
-def _serve(tmp_path: Path, kind: str) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """``sanan serve`` on the embedded database, as an operator starts it; answering."""
+def _serve(tmp_path: Path, kind: str, **more: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """``sanan serve`` on the embedded database, as an operator starts it (``more``: further
+    environment variables); answering."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -131,6 +134,7 @@ def _serve(tmp_path: Path, kind: str) -> tuple[subprocess.Popen[bytes], int, Pat
         "SANAN_VAR_DIR": str(tmp_path / "var"),
         "DJANGO_SETTINGS_MODULE": "sanan.settings",
         "SANAN_WEB_SERVER": kind,
+        **more,
     }
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -221,6 +225,47 @@ def test_serve__granian_killed_outright__its_worker_processes_end_with_it(tmp_pa
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def _workers(server: subprocess.Popen[bytes]) -> set[int]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    return {int(pid) for pid in children.read_text().split()}
+
+
+@pytest.mark.own_sqlite_file
+def test_serve__granian_worker_over_its_memory_limit__replaced_and_the_site_answers(
+    tmp_path: Path,
+) -> None:
+    """``SANAN_WEB_MAX_RSS_MB``: a process grown past the limit is replaced, as gunicorn
+    replaces one after ``SANAN_WEB_MAX_REQUESTS``; the site goes on answering meanwhile. (A
+    limit of 1 MiB, sampled every second, replaces every process as soon as it has started.)"""
+    server, port, log = _serve(
+        tmp_path, "granian", SANAN_WEB_MAX_RSS_MB="1", GRANIAN_RSS_SAMPLE_INTERVAL="1"
+    )
+    try:
+        first = _workers(server)
+        seen = set(first)
+        deadline = time.monotonic() + 90
+        while seen >= first and time.monotonic() < deadline:  # until one of them is gone
+            seen = _workers(server)
+            with contextlib.suppress(ConnectionError):
+                _get(port, "/healthz")
+            time.sleep(0.5)
+        assert first
+        assert not seen >= first, "no process was replaced"
+        deadline = time.monotonic() + 60
+        while True:  # a replacement answers
+            try:
+                if _get(port, "/healthz").status == 200:
+                    break
+            except ConnectionError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert "recycled above 1 MiB of memory" in log.read_text()
 
 
 def test_without_process_environment__a_request_carries_no_variable_of_the_process(

@@ -86,13 +86,19 @@ class WebSettings:
     max_requests_jitter: int
     access_log: str
     reuse_port: bool
+    max_rss_mb: int = 0
 
     def describe(self) -> str:
         head = (
             f"{self.server} on {self.bind}: {self.workers} process(es) × {self.threads} thread(s), "
         )
         if self.server == "granian":
-            return head + f"access log {'on standard output' if self.access_log else 'off'}"
+            recycled = (
+                f"recycled above {self.max_rss_mb} MiB of memory, " if self.max_rss_mb else ""
+            )
+            return (
+                head + recycled + f"access log {'on standard output' if self.access_log else 'off'}"
+            )
         return (
             head
             + ("a listening socket each (SO_REUSEPORT), " if self.reuse_port else "")
@@ -115,6 +121,10 @@ class WebSettings:
         else:
             host, _, port = self.bind.rpartition(":")
             argv += ["--host", host.strip("[]") or "127.0.0.1", "--port", port]
+        if self.max_rss_mb:
+            # granian's counterpart of gunicorn's max_requests: a process whose memory has grown
+            # past the limit is replaced (after finishing its requests).
+            argv += ["--workers-max-rss", str(self.max_rss_mb)]
         if self.access_log:
             argv += ["--access-log", "--access-log-fmt", GRANIAN_ACCESS_LOG_FORMAT]
         else:
@@ -165,6 +175,7 @@ def web_settings(environ: Mapping[str, str] | None = None) -> WebSettings:
             "SANAN_WEB_MAX_REQUESTS_JITTER", max_requests // 10, minimum=0, environ=environ
         ),
         access_log="" if access_log.lower() == "off" else access_log,
+        max_rss_mb=env_int("SANAN_WEB_MAX_RSS_MB", 1024, minimum=0, environ=environ),
         # Each process listens on a socket of its own and the kernel spreads new connections
         # over them. On one shared socket the first process to wake took every kept-alive
         # connection of a burst: one process (one interpreter lock) served 16 connections while
