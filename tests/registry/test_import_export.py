@@ -918,6 +918,49 @@ def test_import_api__bad_rows__job_refused_with_reasons(
         assert not [r for r in digits_runs(secret) if r in response.content.decode()]
 
 
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("en", "The check digit does not match: please check the ID number again."),
+        ("zh-hans", "校验位不符，请重新核对身份证号。"),
+    ],
+    ids=["en", "zh-hans"],
+)
+def test_import_api__bad_rows__stable_codes_and_reasons_in_the_callers_language(
+    reg: RegistryWorld,
+    desk_a: User,
+    api_as: Callable[[User], APIClient],
+    inline_jobs: None,
+    django_capture_on_commit_callbacks: Any,
+    language: str,
+    reason: str,
+) -> None:
+    """The check ran in the other language: each caller reads the reasons in their own, and
+    the codes are the same for both."""
+    client = api_as(desk_a)
+    data, _secrets = bad_file()
+    job_id = upload(client, data).json()["job"]["id"]
+    ran_in = "zh-hans" if language == "en" else "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"{API}/imports/{job_id}/check/", {}, format="json", HTTP_ACCEPT_LANGUAGE=ran_in
+        )
+    assert response.status_code == 202, response.content
+    job = client.get(f"{API}/imports/{job_id}/", HTTP_ACCEPT_LANGUAGE=language).json()
+    assert job["state"] == "refused"
+    by_row = {p["row"]: p for p in job["problems"]}
+    assert by_row[3]["code"] == "resident.id_number_checksum"
+    assert by_row[3]["message"] == reason
+    assert by_row[7]["code"] == "import.id_number_duplicate"
+    assert [p["code"] for p in job["problems"]] == [
+        "resident.id_number_checksum",
+        "phone.invalid_mobile",
+        "import.courtyard_unknown",
+        "import.place_out_of_scope",
+        "import.id_number_duplicate",
+    ]
+
+
 def test_import_api__someone_elses_job__not_found(
     reg: RegistryWorld,
     dispatcher: User,

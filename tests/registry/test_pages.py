@@ -1063,6 +1063,58 @@ def test_import_wizard__bad_rows__lists_each_row_and_imports_nothing(
     assert not Resident.objects.filter(name__in=["好人", "错号", "无院"]).exists()
 
 
+CHECK_DIGIT = {
+    "en": "The check digit does not match: please check the ID number again.",
+    "zh-hans": "校验位不符，请重新核对身份证号。",
+}
+SAME_ID_AS_ROW_2 = {
+    "en": "The same ID number is already in row 2 of this file: list each person once.",
+    "zh-hans": "相同的身份证号已在文件第2行出现，每人只能填写一次。",
+}
+
+
+@pytest.mark.parametrize(
+    ("checked_in", "shown_in"),
+    [("en", "en"), ("zh-hans", "zh-hans"), ("zh-hans", "en"), ("en", "zh-hans")],
+)
+def test_import_wizard__bad_rows__reasons_in_the_language_of_the_page(
+    reg: RegistryWorld,
+    web_as: Web,
+    dispatcher: User,
+    inline_jobs: None,
+    django_capture_on_commit_callbacks: Any,
+    checked_in: str,
+    shown_in: str,
+) -> None:
+    """The reasons follow the page's language (the switcher), not the language the check ran
+    in: a worker checks a file in Chinese, a colleague reads the report in English."""
+    client = web_as(dispatcher)
+
+    def switch(language: str) -> None:
+        assert client.post("/i18n/setlang/", {"language": language}).status_code == 302
+
+    rows = [
+        IMPORT_HEADER,
+        ["好人", IMPORT_IDS[0], "13800001234", "A院", "A1号", "101室", "子女"],
+        ["错号", _wrong_check_digit(IMPORT_IDS[1]), "13800001235", "A院", "A1号", "101室", "子女"],
+        ["重号", IMPORT_IDS[0], "13800001236", "A院", "A1号", "101室", "子女"],
+    ]
+    switch(checked_in)
+    job_url = _upload(client, _csv(rows))["Location"]
+    mapping = _mapping_post(_text(client.get(job_url)), "check")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(job_url, mapping).status_code == 302
+    switch(shown_in)
+    page = _text(client.get(job_url))
+    assert 'data-state="refused"' in page
+    problems = re.search(r'data-testid="import-problems">(.*?)</table>', page, re.S)
+    assert problems is not None
+    other = "zh-hans" if shown_in == "en" else "en"
+    for reason in (CHECK_DIGIT, SAME_ID_AS_ROW_2):
+        assert reason[shown_in] in problems.group(1)
+        assert reason[other] not in page
+
+
 def test_import_wizard__only_for_import_roles_and_own_jobs(
     reg: RegistryWorld, web_as: Web, dispatcher: User, commissioner_a: User, handler: User
 ) -> None:

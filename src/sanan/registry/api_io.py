@@ -56,8 +56,8 @@ class RowProblemSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="the row number as the spreadsheet shows it")
     column = serializers.CharField()
     field = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
+    code = serializers.CharField(help_text="stable, e.g. resident.id_number_checksum")
+    message = serializers.CharField(help_text="the reason, in the caller's language")
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -100,7 +100,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RowProblemSerializer(many=True))
     def get_problems(self, job: ImportJob) -> list[dict[str, Any]]:
-        return list(job.problems[:PROBLEMS_SHOWN])
+        return imports.import_job_problems(job, limit=PROBLEMS_SHOWN)
 
 
 class ImportUploadOutput(serializers.Serializer):

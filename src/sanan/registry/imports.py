@@ -52,10 +52,11 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeAlias, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Model
 from django.utils import translation
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 from sanan.accounts.permissions import _minimal, permissions_for
@@ -765,16 +766,32 @@ def parse_mapping(text: str, *, kind: str = "") -> dict[str, str]:
 # --- reports ---------------------------------------------------------------------------------
 
 
+def _interpolate(message: str | Promise, params: Mapping[str, Any]) -> str:
+    return str(message) % {k: str(v) if isinstance(v, Promise) else v for k, v in params.items()}
+
+
+_format = lazy(_interpolate, str)
+"""``_format(_("Row %(row)d ..."), {"row": 2})``: ``message % params`` rendered each time it is
+shown, in the language active then (``gettext_lazy(...) % params`` renders at once)."""
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """A bad row: spreadsheet row number, the column (header as in the file), the field, a
-    stable code and a reason a person understands. Never holds the value itself."""
+    stable code and a reason a person understands. Never holds the value itself.
+
+    ``reason`` stays lazy: ``message`` renders it in the active language; a job keeps it in
+    every language of the site (``import_job_problems`` shows the page's)."""
 
     row: int
     column: str
     field: str
     code: str
-    message: str
+    reason: str | Promise
+
+    @property
+    def message(self) -> str:
+        return str(self.reason)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -784,6 +801,29 @@ class RowProblem:
             "code": self.code,
             "message": self.message,
         }
+
+
+def _problems_stored(problems: Sequence[RowProblem]) -> list[dict[str, Any]]:
+    """Problems as a job keeps them: the reason in each of ``settings.LANGUAGES``
+    (``messages``), so the report reads in the language of whoever opens it later."""
+    messages: list[dict[str, str]] = [{} for _p in problems]
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for texts, problem in zip(messages, problems, strict=True):
+                texts[language] = problem.message
+    return [
+        {"row": p.row, "column": p.column, "field": p.field, "code": p.code, "messages": texts}
+        for p, texts in zip(problems, messages, strict=True)
+    ]
+
+
+def _problem_message(problem: Mapping[str, Any], languages: Sequence[str]) -> str:
+    messages = problem.get("messages") or {}
+    for language in languages:
+        if language and messages.get(language):
+            return str(messages[language])
+    # Jobs checked before their problems kept every language: the one message they have.
+    return str(problem.get("message") or next(iter(messages.values()), ""))
 
 
 @dataclass
@@ -1284,7 +1324,7 @@ class PlaceIndex:
             )
 
 
-def _unknown(level: str, name: str) -> str:
+def _unknown(level: str, name: str) -> str | Promise:
     shown = _safe(name)
     messages = {
         "courtyard": (
@@ -1307,16 +1347,16 @@ def _unknown(level: str, name: str) -> str:
         ),
     }
     named, plain = messages[level]
-    return str(named) % {"name": shown} if shown else str(plain)
+    return _format(named, {"name": shown}) if shown else plain
 
 
-def _ambiguous(level: str, name: str) -> str:
+def _ambiguous(level: str, name: str) -> Promise:
     messages = {
         "courtyard": _("More than one courtyard has this name: write the house number too."),
         "house": _("More than one house has this number: write the courtyard (院落) too."),
         "unit": _("More than one room has this number in the house: write it as it is named."),
     }
-    return str(messages[level])
+    return messages[level]
 
 
 # --- the check-and-match engine --------------------------------------------------------------
@@ -1412,7 +1452,7 @@ class _Ctx:
         return spec.header if spec is not None else ""
 
     def fail(self, row: int, name: str, code: str, message: str | Promise) -> None:
-        self.problems.append(RowProblem(row, self.column(name), name, code, str(message)))
+        self.problems.append(RowProblem(row, self.column(name), name, code, message))
 
     def fail_error(self, row: int, name: str, exc: DomainError) -> None:
         named = next((f for f in exc.fields if f in self.columns), None)
@@ -1531,8 +1571,10 @@ class _Ctx:
                 raise _Bad(
                     "import.tag_unknown",
                     (
-                        _("“%(tag)s” is not a care tag: use one of the tags on the list.")
-                        % {"tag": shown}
+                        _format(
+                            _("“%(tag)s” is not a care tag: use one of the tags on the list."),
+                            {"tag": shown},
+                        )
                         if shown
                         else _("This is not a care tag: use one of the tags on the list.")
                     ),
@@ -1979,8 +2021,10 @@ def _claim_head(ctx: _Ctx, row: _ResidentRow, hh: _HH) -> bool:
                 hh.head, hh.head_row, hh.head_dirty = me, row.row, True
             return True
         message = (
-            _("Row %(row)d of this file is already the head of this household.")
-            % {"row": hh.head_row}
+            _format(
+                _("Row %(row)d of this file is already the head of this household."),
+                {"row": hh.head_row},
+            )
             if hh.head_row is not None
             else _(
                 "This household already has a head in the registry: change the head on the "
@@ -2558,8 +2602,10 @@ def _plan_houses(ctx: _Ctx, rows: list[_HouseRow]) -> _Plan:
                 row.row,
                 "house",
                 "import.house_duplicate",
-                _("This house is already in row %(row)d of this file: each house once.")
-                % {"row": seen[row.house.id]},
+                _format(
+                    _("This house is already in row %(row)d of this file: each house once."),
+                    {"row": seen[row.house.id]},
+                ),
             )
             continue
         seen[row.house.id] = row.row
@@ -2780,7 +2826,7 @@ def _plan_rentals(ctx: _Ctx, rows: list[_RentalRow]) -> _Plan:
                         row.row,
                         "tenants",
                         "import.tenant_unknown" if not here else "import.tenant_ambiguous",
-                        str(message) % {"name": shown},
+                        _format(message, {"name": shown}),
                     )
                     ok = False
                 else:
@@ -2795,8 +2841,10 @@ def _plan_rentals(ctx: _Ctx, rows: list[_RentalRow]) -> _Plan:
                 row.row,
                 "starts_on",
                 "import.rental_duplicate",
-                _("Row %(row)d already has this rental (same place, landlord and start date).")
-                % {"row": seen[key]},
+                _format(
+                    _("Row %(row)d already has this rental (same place, landlord and start date)."),
+                    {"row": seen[key]},
+                ),
             )
             continue
         seen[key] = row.row
@@ -2951,8 +2999,10 @@ def _plan_vehicles(ctx: _Ctx, rows: list[_VehicleRow]) -> _Plan:
                 row.row,
                 "plate",
                 "import.plate_duplicate",
-                _("This plate is already in row %(row)d of this file: each vehicle once.")
-                % {"row": seen[row.plate.value]},
+                _format(
+                    _("This plate is already in row %(row)d of this file: each vehicle once."),
+                    {"row": seen[row.plate.value]},
+                ),
             )
             continue
         seen[row.plate.value] = row.row
@@ -3006,7 +3056,7 @@ def _plan_vehicles(ctx: _Ctx, rows: list[_VehicleRow]) -> _Plan:
                     row.row,
                     "owner_name",
                     "import.owner_unknown" if not here else "import.owner_ambiguous",
-                    str(message) % {"name": shown},
+                    _format(message, {"name": shown}),
                 )
                 continue
             row.owner_id, owner_path = here[0]
@@ -3081,11 +3131,13 @@ def _duplicates(ctx: _Ctx, rows: list[Any]) -> list[Any]:
                     row.row,
                     "id_number",
                     "import.id_number_duplicate",
-                    _(
-                        "The same ID number is already in row %(row)d of this file: list each "
-                        "person once."
-                    )
-                    % {"row": first[row.id_index]},
+                    _format(
+                        _(
+                            "The same ID number is already in row %(row)d of this file: list "
+                            "each person once."
+                        ),
+                        {"row": first[row.id_index]},
+                    ),
                 )
                 continue
             first[row.id_index] = row.row
@@ -3340,6 +3392,28 @@ def import_job_get_for(*, user: Any, pk: Any) -> ImportJob:
     return job
 
 
+def import_job_problems(job: ImportJob, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """A job's bad rows to show (the first ``limit``): row, column, field, the stable ``code``
+    and the ``message`` in the active language (the page's or the API caller's), whichever
+    language the check ran in."""
+    current = translation.get_language() or ""
+    try:
+        supported = translation.get_supported_language_variant(current)
+    except LookupError:
+        supported = ""
+    languages = (current, supported, job.language, settings.LANGUAGE_CODE)
+    return [
+        {
+            "row": p.get("row"),
+            "column": p.get("column", ""),
+            "field": p.get("field", ""),
+            "code": p.get("code", ""),
+            "message": _problem_message(p, languages),
+        }
+        for p in (job.problems or [])[:limit]
+    ]
+
+
 def import_job_parsed(job: ImportJob) -> ParsedFile:
     """The columns of a job's file again (the mapping step after a reload)."""
     if not job.file_encrypted:
@@ -3470,7 +3544,7 @@ def import_job_run(job_id: int) -> ImportJob:
         else:
             job.counts = report.counts
             job.problem_count = len(report.problems)
-            job.problems = [p.as_dict() for p in report.problems[: ImportJob.PROBLEMS_KEPT]]
+            job.problems = _problems_stored(report.problems[: ImportJob.PROBLEMS_KEPT])
             job.rows_total = job.rows_done = report.rows
             if report.problems:
                 job.state = ImportState.REFUSED
@@ -3499,6 +3573,7 @@ __all__ = [
     "import_job_create",
     "import_job_get_for",
     "import_job_parsed",
+    "import_job_problems",
     "import_job_run",
     "import_job_start",
     "import_jobs_purge",

@@ -83,10 +83,11 @@ class ImportJob(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
-    problems = models.JSONField(default=list, blank=True)  # the first PROBLEMS_KEPT
+    # the first PROBLEMS_KEPT, each reason in every language (imports.import_job_problems)
+    problems = models.JSONField(default=list, blank=True)
     problem_count = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
-    language = models.CharField(max_length=8, blank=True)  # of the report's messages
+    language = models.CharField(max_length=8, blank=True)  # the run's (of ``error``)
     place = models.ForeignKey(
         Place, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

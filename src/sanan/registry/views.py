@@ -1364,7 +1364,7 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
         "job": job,
         "running": job.state in (ImportState.QUEUED, ImportState.RUNNING),
         "counts": [(labels.get(k, k), n) for k, n in (job.counts or {}).items()],
-        "problems": (job.problems or [])[:PROBLEMS_SHOWN],
+        "problems": imports.import_job_problems(job, limit=PROBLEMS_SHOWN),
         "more_problems": max(0, job.problem_count - PROBLEMS_SHOWN),
     }
 
