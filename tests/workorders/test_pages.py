@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from sanan.accounts.models import User
 from sanan.workorders.access import allowed_actions, can_see
 from sanan.workorders.models import Channel, WorkOrder, WorkOrderEvent
+from sanan.workorders.selectors import BOARD_BUCKETS, QUEUE_BUCKETS, bucket_q, work_order_list
 from sanan.workorders.state import State
 from tests.workorders.world import OrderWorld, at
 
@@ -357,6 +359,55 @@ def test_board_bulk_dispatch__dispatches_each_through_the_service(wo: OrderWorld
     assert response.status_code == 302
     states = [wo.reload(o).state for o in orders]
     assert states == [State.DISPATCHED, State.DISPATCHED, State.REGISTERED]
+
+
+@pytest.mark.parametrize(
+    ("who", "page", "buckets"),
+    [("dispatcher", "workorders:board", BOARD_BUCKETS), ("handler", "workorders:queue",
+                                                          QUEUE_BUCKETS)],
+)  # fmt: skip
+def test_board_and_queue__a_bucket_list__paged_by_the_bucket_count_without_counting_orders(
+    wo: OrderWorld, monkeypatch: pytest.MonkeyPatch, who: str, page: str, buckets: Any
+) -> None:
+    """A list that is exactly one bucket takes the bucket's count (from the maintained
+    counters) for its pages instead of counting its orders; the pages still hold every order
+    of the bucket once. A narrowed list (a search) counts its own orders."""
+    from sanan.workorders import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for _ in range(3):
+        wo.submit()
+    for state in (State.DISPATCHED, State.DISPATCHED, State.DISPATCHED, State.IN_PROGRESS,
+                  State.RETURNED, State.FINISHED):  # fmt: skip
+        wo.order_in(state)
+    user = getattr(wo, who)
+    client = _client(user)
+    for code in buckets:
+        expected = list(
+            work_order_list(user=wo.fresh(user))
+            .filter(bucket_q(code, user=wo.fresh(user)))
+            .values_list("pk", flat=True)
+        )
+        seen: list[int] = []
+        for number in (1, 2, 3, 4):
+            statements: list[str] = []
+
+            def noted(execute: Any, sql: str, *rest: Any, log: list[str] = statements) -> Any:
+                log.append(sql)
+                return execute(sql, *rest)
+
+            with connection.execute_wrapper(noted):
+                response = client.get(reverse(page), {"bucket": code, "page": number})
+            assert response.status_code == 200
+            paged = response.context["page"]
+            assert paged.paginator.count == len(expected), code
+            counted = 'SELECT COUNT(*) AS "__count" FROM "workorders_workorder"'
+            assert not [q for q in statements if q.startswith(counted)], code
+            if number <= paged.paginator.num_pages:
+                seen += [o.pk for o in paged.object_list]
+        assert sorted(seen) == sorted(expected), code
+    searched = client.get(reverse(page), {"bucket": next(iter(buckets)), "q": "no such words"})
+    assert searched.context["page"].paginator.count == 0
 
 
 def test_queue__handler__signs_in_one_click(wo: OrderWorld) -> None:

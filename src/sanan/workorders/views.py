@@ -18,6 +18,7 @@ import datetime as dt
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,8 @@ from sanan.workorders.models import Category, Channel, EscalationLevel, WorkOrde
 from sanan.workorders.selectors import (
     BOARD_BUCKETS,
     QUEUE_BUCKETS,
+    Board,
+    Bucket,
     category_list,
     work_order_board,
     work_order_get_for,
@@ -647,11 +650,31 @@ def _suggestion(order: WorkOrder) -> str:
     return str(SUGGESTION_WHY["none"])
 
 
-def _board_rows(request: HttpRequest, default_bucket: str, buckets: dict[str, Any]) -> Any:
+class _CountedPaginator(Paginator):
+    """A paginator given its count instead of counting: a bucket's count, which the board and
+    the queue read from the maintained counters. Counting the list itself went over every
+    order of the bucket (360 ms for a department's orders to sign among 1,000,000 open)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # ``count`` is a cached property
+
+
+def _board_rows(
+    request: HttpRequest,
+    default_bucket: str,
+    buckets: dict[str, Any],
+    counts: Callable[[], dict[str, int]],
+) -> Any:
+    """The list under the buckets: the default bucket when nothing narrows the view. A list
+    that is exactly one bucket is paginated with that bucket's count (``counts()``, the
+    buckets as the page shows them), not by counting its orders."""
     params = request.GET.copy()
+    narrowing = set(WorkOrderFilter.base_filters) - {"ordering", "bucket"}
+    narrowed = any(params.get(k) for k in narrowing)
     # The default list only when nothing narrows the view: `?channel=open311` alone lists every
     # order from that channel, whatever its state.
-    if not any(params.get(k) for k in set(WorkOrderFilter.base_filters) - {"ordering"}):
+    if not narrowed and not params.get("bucket"):
         params["bucket"] = default_bucket
     bucket = params.get("bucket", "")
     if bucket and bucket not in buckets:
@@ -665,8 +688,11 @@ def _board_rows(request: HttpRequest, default_bucket: str, buckets: dict[str, An
         rows = rows.order_by("created_at", "id")
     elif bucket:
         rows = rows.order_by("due_at", "id")
-    page = Paginator(rows, PAGE_SIZE).get_page(params.get("page"))
-    return params, bucket, page
+    if bucket and not narrowed and filtered.is_valid():
+        paginator: Paginator = _CountedPaginator(rows, PAGE_SIZE, count=counts()[bucket])
+    else:
+        paginator = Paginator(rows, PAGE_SIZE)
+    return params, bucket, paginator.get_page(params.get("page"))
 
 
 @login_required
@@ -676,7 +702,14 @@ def board(request: HttpRequest) -> HttpResponse:
     if not _board_roots(request.user):
         raise Http404
     roots = _dispatch_roots(request.user)
-    params, bucket, page = _board_rows(request, "new", BOARD_BUCKETS)
+    summary: list[Board] = []  # the board, read once, for the counts and the page
+
+    def counts() -> dict[str, int]:
+        if not summary:
+            summary.append(work_order_board(user=request.user))
+        return {b.code: b.count for b in summary[0].buckets}
+
+    params, bucket, page = _board_rows(request, "new", BOARD_BUCKETS, counts)
     orders = _decorate(page.object_list, request.user)
     for o in orders:
         o.suggestion_why = _suggestion(o)  # type: ignore[attr-defined]
@@ -692,8 +725,8 @@ def board(request: HttpRequest) -> HttpResponse:
     }
     if _htmx(request) and request.headers.get("HX-Target") == "board-rows":
         return render(request, "workorders/_board_rows.html", context)
-    summary = work_order_board(user=request.user)
-    context |= {"summary": summary}
+    counts()
+    context |= {"summary": summary[0]}
     return render(request, "workorders/board.html", context)
 
 
@@ -752,12 +785,20 @@ def queue(request: HttpRequest) -> HttpResponse:
     access = order_access(request.user)
     if not access.organisations("work_order.handle") and not access.superuser:
         raise Http404
-    params, bucket, page = _board_rows(request, "to_sign", QUEUE_BUCKETS)
+    buckets: list[list[Bucket]] = []  # the queue's buckets, read once
+
+    def counts() -> dict[str, int]:
+        if not buckets:
+            buckets.append(work_order_queue(user=request.user))
+        return {b.code: b.count for b in buckets[0]}
+
+    params, bucket, page = _board_rows(request, "to_sign", QUEUE_BUCKETS, counts)
     orders = _decorate(page.object_list, request.user, actions=True)
     context = {"page": page, "orders": orders, "bucket": bucket, "q": params.get("q", "")}
     if _htmx(request) and request.headers.get("HX-Target") == "queue-rows":
         return render(request, "workorders/_queue_rows.html", context)
-    context["buckets"] = work_order_queue(user=request.user)
+    counts()
+    context["buckets"] = buckets[0]
     return render(request, "workorders/queue.html", context)
 
 
