@@ -116,6 +116,10 @@ class CappedPaginator(Paginator):
             if keys and "counted" not in self.__dict__:  # what the keys say of the count
                 total = bottom + len(keys)  # exact when there is no next page
                 self.__dict__["counted"] = min(total, self.count_cap + 1)
+        return self._page_of(keys, number)
+
+    def _page_of(self, keys: list[Any], number: int) -> Page:
+        """The page from its keys (one more than it holds, if there is a next page)."""
         if not keys and number > 1:
             raise EmptyPage(_("That page contains no results"))
         wanted = keys[: self.per_page]
@@ -130,6 +134,35 @@ class CappedPaginator(Paginator):
             return super().get_page(number)
         except EmptyPage:
             return self.page(self.num_pages)
+
+
+class CountedPaginator(CappedPaginator):
+    """Pages of a queryset numbered by a count known beforehand (a bucket's, which the board
+    and the queue read from maintained counters) instead of counting its rows.
+
+    The count only numbers the pages: each page reads its own keys, one more than it holds to
+    know whether another follows, so a count behind the rows (an order that arrived between
+    the two reads, counters awaiting a recount) hides none of them; the pages go on while
+    there are rows. A count ahead of the rows ends on the last page that has some."""
+
+    count_cap = 2**62
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["counted"] = max(0, count)
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom > MAX_OFFSET:
+            raise EmptyPage(_("That page contains no results"))
+        return self._page_of(self._keys(bottom, bottom + self.per_page + 1), number)
+
+    def get_page(self, number: Any) -> Page:
+        try:
+            return super().get_page(number)
+        except EmptyPage:  # the count was ahead of the rows: the last page known is empty too
+            return self.page(1)
 
 
 class CappedPageNumberPagination(PageNumberPagination):

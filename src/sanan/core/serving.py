@@ -175,7 +175,9 @@ def web_settings(environ: Mapping[str, str] | None = None) -> WebSettings:
             "SANAN_WEB_MAX_REQUESTS_JITTER", max_requests // 10, minimum=0, environ=environ
         ),
         access_log="" if access_log.lower() == "off" else access_log,
-        max_rss_mb=env_int("SANAN_WEB_MAX_RSS_MB", 1024, minimum=0, environ=environ),
+        # Off unless set: a registry import runs in a thread of the process that took the
+        # upload, and a process replaced mid-import ends it (the job then reads as stopped).
+        max_rss_mb=env_int("SANAN_WEB_MAX_RSS_MB", 0, minimum=0, environ=environ),
         # Each process listens on a socket of its own and the kernel spreads new connections
         # over them. On one shared socket the first process to wake took every kept-alive
         # connection of a burst: one process (one interpreter lock) served 16 connections while
