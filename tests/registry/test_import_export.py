@@ -1035,3 +1035,25 @@ def test_import__generated_file__bulk_path(world: World, dispatcher: User) -> No
     assert ResidenceEvent.objects.filter(resident__name__startswith="居民").count() == 1500
     again = run(data, dispatcher)
     assert again.counts["unchanged"] == 1500
+
+
+def test_import_job_problems__a_job_stored_before_reasons_kept_every_language__its_message(
+    reg: RegistryWorld, desk_a: User, api_as: Callable[[User], APIClient]
+) -> None:
+    """A job checked before each reason was kept in every language has one message per
+    problem: it is shown as it is, in either language."""
+    from django.utils import translation
+
+    from sanan.registry.imports import import_job_problems
+    from sanan.registry.models_io import ImportJob
+
+    data, _secrets = bad_file()
+    job_id = upload(api_as(desk_a), data).json()["job"]["id"]
+    job = ImportJob.objects.get(pk=job_id)
+    old = {"row": 3, "column": "身份证号", "field": "id_number",
+           "code": "resident.id_number_checksum", "message": "身份证号码校验位不对"}  # fmt: skip
+    job.problems = [old]
+    job.save(update_fields=["problems"])
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            assert import_job_problems(job) == [old]
