@@ -447,7 +447,10 @@ def bench_import(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     engine = args.worker
     district = Place.objects.get(code="bench-d")
     actor = bench_user("bench-dispatcher", Role.DISPATCHER, district)
-    path = WORK_DIR / f"import-{args.rows}-sanan.csv"
+    if args.residents > registry_import.FIRST:
+        return [], [f"import: the file's people start at {registry_import.FIRST:,}, inside "
+                    f"a registry of {args.residents:,}"]  # fmt: skip
+    path = WORK_DIR / f"import-{args.rows}-from-{registry_import.FIRST}-sanan.csv"
     registry_import.write_sanan_csv(path, rows=args.rows, progress=progress)
     parsed = imports.parse(str(path), kind="residents")
     mapping = parsed.mapping

@@ -90,7 +90,9 @@ class Suite:
             cmd, env=env, check=False, capture_output=True, text=True
         )
         if out.returncode:
-            tail = f"{out.stdout[-1500:]}{out.stderr[-2500:]}"
+            # The progress first, the verdict last (a runner prints wrong answers on stdout):
+            # what is kept of a failure is its end.
+            tail = f"{out.stderr[-2500:]}\n{out.stdout[-1500:]}"
             raise RuntimeError(f"{Path(cmd[1]).name} exited {out.returncode}:\n{tail}")
         return out.stdout, out.stderr
 
