@@ -107,25 +107,24 @@ class CappedPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         if bottom > MAX_OFFSET:
             raise EmptyPage(_("That page contains no results"))
-        stop = bottom + self.per_page + 1  # one more: is there a next page?
-        if stop <= self.count_cap + 1:
-            assert self.head is not None
-            keys = self.head[bottom:stop]
-        else:
-            keys = self._keys(bottom, stop)
-            if keys and "counted" not in self.__dict__:  # what the keys say of the count
-                total = bottom + len(keys)  # exact when there is no next page
-                self.__dict__["counted"] = min(total, self.count_cap + 1)
-        return self._page_of(keys, number)
-
-    def _page_of(self, keys: list[Any], number: int) -> Page:
-        """The page from its keys (one more than it holds, if there is a next page)."""
+        keys = self._page_keys(bottom, bottom + self.per_page + 1)  # one more: a next page?
         if not keys and number > 1:
             raise EmptyPage(_("That page contains no results"))
         wanted = keys[: self.per_page]
         found = {row.pk: row for row in self._queryset().filter(pk__in=wanted)}
         rows = [found[key] for key in wanted if key in found]
         return CappedPage(rows, number, self, more=len(keys) > self.per_page)
+
+    def _page_keys(self, bottom: int, stop: int) -> list[Any]:
+        """The keys of rows ``bottom`` to ``stop``: from the head while it holds them."""
+        if stop <= self.count_cap + 1:
+            assert self.head is not None
+            return self.head[bottom:stop]
+        keys = self._keys(bottom, stop)
+        if keys and "counted" not in self.__dict__:  # what the keys say of the count
+            total = bottom + len(keys)  # exact when there is no next page
+            self.__dict__["counted"] = min(total, self.count_cap + 1)
+        return keys
 
     def get_page(self, number: Any) -> Page:
         """Like Django's: a page that is not a number is the first; one past the end (which
@@ -151,12 +150,8 @@ class CountedPaginator(CappedPaginator):
         super().__init__(object_list, per_page)
         self.__dict__["counted"] = max(0, count)
 
-    def page(self, number: Any) -> Page:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        if bottom > MAX_OFFSET:
-            raise EmptyPage(_("That page contains no results"))
-        return self._page_of(self._keys(bottom, bottom + self.per_page + 1), number)
+    def _page_keys(self, bottom: int, stop: int) -> list[Any]:
+        return self._keys(bottom, stop)  # each page its own: no head, the count is given
 
     def get_page(self, number: Any) -> Page:
         try:

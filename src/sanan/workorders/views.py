@@ -15,6 +15,7 @@ to the fields it names. One URL renders the full page or, for HTMX, its ``_fragm
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import uuid
@@ -65,8 +66,6 @@ from sanan.workorders.models import Category, Channel, EscalationLevel, WorkOrde
 from sanan.workorders.selectors import (
     BOARD_BUCKETS,
     QUEUE_BUCKETS,
-    Board,
-    Bucket,
     category_list,
     work_order_board,
     work_order_get_for,
@@ -695,14 +694,10 @@ def board(request: HttpRequest) -> HttpResponse:
     if not _board_roots(request.user):
         raise Http404
     roots = _dispatch_roots(request.user)
-    summary: list[Board] = []  # the board, read once, for the counts and the page
-
-    def counts() -> dict[str, int]:
-        if not summary:
-            summary.append(work_order_board(user=request.user))
-        return {b.code: b.count for b in summary[0].buckets}
-
-    params, bucket, page = _board_rows(request, "new", BOARD_BUCKETS, counts)
+    summary = functools.cache(lambda: work_order_board(user=request.user))  # read once
+    params, bucket, page = _board_rows(
+        request, "new", BOARD_BUCKETS, lambda: {b.code: b.count for b in summary().buckets}
+    )
     orders = _decorate(page.object_list, request.user)
     for o in orders:
         o.suggestion_why = _suggestion(o)  # type: ignore[attr-defined]
@@ -718,8 +713,7 @@ def board(request: HttpRequest) -> HttpResponse:
     }
     if _htmx(request) and request.headers.get("HX-Target") == "board-rows":
         return render(request, "workorders/_board_rows.html", context)
-    counts()
-    context |= {"summary": summary[0]}
+    context |= {"summary": summary()}
     return render(request, "workorders/board.html", context)
 
 
@@ -778,20 +772,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     access = order_access(request.user)
     if not access.organisations("work_order.handle") and not access.superuser:
         raise Http404
-    buckets: list[list[Bucket]] = []  # the queue's buckets, read once
-
-    def counts() -> dict[str, int]:
-        if not buckets:
-            buckets.append(work_order_queue(user=request.user))
-        return {b.code: b.count for b in buckets[0]}
-
-    params, bucket, page = _board_rows(request, "to_sign", QUEUE_BUCKETS, counts)
+    buckets = functools.cache(lambda: work_order_queue(user=request.user))  # read once
+    params, bucket, page = _board_rows(
+        request, "to_sign", QUEUE_BUCKETS, lambda: {b.code: b.count for b in buckets()}
+    )
     orders = _decorate(page.object_list, request.user, actions=True)
     context = {"page": page, "orders": orders, "bucket": bucket, "q": params.get("q", "")}
     if _htmx(request) and request.headers.get("HX-Target") == "queue-rows":
         return render(request, "workorders/_queue_rows.html", context)
-    counts()
-    context["buckets"] = buckets[0]
+    context["buckets"] = buckets()
     return render(request, "workorders/queue.html", context)
 
 
