@@ -410,6 +410,42 @@ def test_board_and_queue__a_bucket_list__paged_by_the_bucket_count_without_count
     assert searched.context["page"].paginator.count == 0
 
 
+def test_board__a_narrowed_list__counts_its_orders_only_up_to_the_cap(
+    wo: OrderWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search or a courtyard is not a bucket: its orders are counted, but never past the cap
+    ("Page 2", not "of 2"), and the pages still go on to the last of them."""
+    from sanan.core.pagination import CappedPaginator
+    from sanan.workorders import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(CappedPaginator, "count_cap", 3)
+    orders = [wo.submit(description=f"楼道灯坏了 第{i}处") for i in range(5)]
+    client = _client(wo.dispatcher)
+    seen: list[int] = []
+    for number in (1, 2, 3):
+        statements: list[str] = []
+
+        def noted(execute: Any, sql: str, *rest: Any, log: list[str] = statements) -> Any:
+            log.append(sql)
+            return execute(sql, *rest)
+
+        with connection.execute_wrapper(noted):
+            response = client.get(reverse("workorders:board"), {"q": "楼道灯", "page": number})
+        assert response.status_code == 200
+        paged = response.context["page"]
+        assert paged.paginator.capped
+        assert paged.paginator.count == 3
+        counted = 'SELECT COUNT(*) AS "__count" FROM "workorders_workorder"'
+        assert not [q for q in statements if q.startswith(counted)]
+        html = response.content.decode()
+        assert f"Page {number}<" in html
+        assert f"Page {number} of" not in html
+        seen += [o.pk for o in paged.object_list]
+        assert paged.has_next() == (number < 3)
+    assert sorted(seen) == sorted(o.pk for o in orders)
+
+
 def test_queue__handler__signs_in_one_click(wo: OrderWorld) -> None:
     order = wo.order_in(State.DISPATCHED)
     client = _client(wo.handler)

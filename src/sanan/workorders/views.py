@@ -36,7 +36,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sanan.core import clock
 from sanan.core.errors import Conflict, DomainError, NotFound
-from sanan.core.pagination import CountedPaginator
+from sanan.core.pagination import CappedPaginator, CountedPaginator
 from sanan.organisation.models import Organisation, OrganisationKind
 from sanan.places import mapsvg
 from sanan.places.coords import LatLng
@@ -658,7 +658,8 @@ def _board_rows(
 ) -> Any:
     """The list under the buckets: the default bucket when nothing narrows the view. A list
     that is exactly one bucket is paginated with that bucket's count (``counts()``, the
-    buckets as the page shows them), not by counting its orders."""
+    buckets as the page shows them), not by counting its orders; a narrowed list (a search, a
+    courtyard, a category…) counts its orders up to ``COUNT_CAP`` ("more than 1,000")."""
     params = request.GET.copy()
     narrowing = set(WorkOrderFilter.base_filters) - {"ordering", "bucket"}
     narrowed = any(params.get(k) for k in narrowing)
@@ -683,7 +684,7 @@ def _board_rows(
         # (360 ms for a department's orders to sign among 1,000,000 open).
         paginator: Paginator = CountedPaginator(rows, PAGE_SIZE, count=counts()[bucket])
     else:
-        paginator = Paginator(rows, PAGE_SIZE)
+        paginator = CappedPaginator(rows, PAGE_SIZE)
     return params, bucket, paginator.get_page(params.get("page"))
 
 
