@@ -109,6 +109,26 @@ def test_orders_api__bad_input_is_400_with_fields(wo: OrderWorld, api_as: Client
     assert answers.json()["code"] == "work_order.invalid_answers"
 
 
+def test_orders_api__each_submission_is_checked_on_its_own(wo: OrderWorld, api_as: Client) -> None:
+    """The intake form is checked by one serializer per process: nothing of one request's
+    data or errors reaches the next."""
+    client = api_as(wo.resident)
+    no_text = _submit(client, wo, description="", title="门口")
+    assert no_text.status_code == 400
+    assert set(no_text.json()["fields"]) == {"description"}
+    good = _submit(client, wo, description="楼道灯不亮")
+    assert good.status_code == 201
+    assert good.json()["title"] != "门口"
+    assert good.json()["answers"] == {}
+    bad_channel = _submit(client, wo, channel="fax")
+    assert bad_channel.status_code == 400
+    assert set(bad_channel.json()["fields"]) == {"channel"}
+    not_an_object = client.post(ORDERS, data="[1]", content_type="application/json")
+    assert not_an_object.status_code == 400
+    assert not_an_object.json()["code"] == "validation.invalid"
+    assert WorkOrder.objects.count() == 1
+
+
 def test_orders_api__the_whole_loop_with_a_rehandling(wo: OrderWorld, api_as: Client) -> None:
     resident, desk = api_as(wo.resident), api_as(wo.dispatcher)
     handler = api_as(wo.handler)
