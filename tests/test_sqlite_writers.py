@@ -209,7 +209,7 @@ def test_threads_of_one_process_write_one_at_a_time_and_leave_the_queues_free(
     with conn.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM note")
         assert cursor.fetchone()[0] == 400
-    queue = _process_queue(str(tmp_path / "writers.sqlite3"))
+    queue = _process_queue(os.path.realpath(tmp_path / "writers.sqlite3"))
     assert queue.acquire(blocking=False)
     queue.release()
     assert _lock_is_free(tmp_path / "writers.sqlite3.writers")
@@ -295,6 +295,37 @@ def test_commits_are_counted_per_database_file(
                 with _write(connections[alias]) as cursor:
                     cursor.execute("INSERT INTO note (text) VALUES (%s)", [str(i)])
         assert checkpointed == list(files.values())
+    finally:
+        connections.close_all()
+
+
+def test_two_names_for_one_file_share_its_queue_lock_file_and_commit_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database named through a link and by its own path is one file: a writer on either
+    name holds the same process queue and the same lock file, and their commits are counted
+    together for the checkpoints."""
+    from sanan.core.sqlite import base
+
+    monkeypatch.setattr(base, "_commits", {})
+    real = tmp_path / "data"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    names = {"default": real / "one.sqlite3", "other": tmp_path / "link" / "." / "one.sqlite3"}
+    connections = ConnectionHandler(
+        {alias: sqlite_database(name, busy_timeout_s=5) for alias, name in names.items()}
+    )
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+        with _write(connections["other"]) as cursor:
+            cursor.execute("INSERT INTO note (text) VALUES ('via the link')")
+            assert not base._process_queue(str(real / "one.sqlite3")).acquire(blocking=False)
+            assert not _lock_is_free(real / "one.sqlite3.writers")
+        with _write(connections["default"]) as cursor:
+            cursor.execute("INSERT INTO note (text) VALUES ('by its path')")
+        assert sorted(p.name for p in real.glob("*.writers")) == ["one.sqlite3.writers"]
+        assert base._count_commit(str(real / "one.sqlite3")) == 3  # two commits before this
     finally:
         connections.close_all()
 

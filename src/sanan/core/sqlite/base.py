@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import itertools
 import os
 import sqlite3
@@ -86,6 +87,12 @@ def _process_queue(name: str) -> threading.Lock:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    @functools.cached_property
+    def _file(self) -> str:
+        """The database file's real path: two names for one file (a relative one, a link)
+        share its queues, its lock file and its commit count."""
+        return os.path.realpath(str(self.settings_dict["NAME"]))
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._writers_fd: int | None = None
@@ -102,10 +109,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if self._writers_closer is not None:
                 self._writers_closer.detach()
         if self._writers_fd is None:
-            name = str(self.settings_dict["NAME"])
-            if self.is_in_memory_db() or not name:
+            if self.is_in_memory_db() or not self.settings_dict["NAME"]:
                 return None
-            self._writers_fd = os.open(f"{name}.writers", os.O_RDWR | os.O_CREAT, 0o600)
+            self._writers_fd = os.open(f"{self._file}.writers", os.O_RDWR | os.O_CREAT, 0o600)
             self._writers_pid = os.getpid()
             # A server may end an idle thread without closing its connections (granian ends
             # its blocking threads after a quiet spell): the file goes with the wrapper.
@@ -118,7 +124,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
         deadline = time.monotonic() + timeout
-        queue = _process_queue(str(self.settings_dict["NAME"]))
+        queue = _process_queue(self._file)
         if not queue.acquire(timeout=timeout):
             return  # SQLite's own lock and busy timeout decide
         self._queue_held = queue
@@ -162,7 +168,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             super()._commit()  # type: ignore[misc]  # private, not in the stubs
         finally:
             self._leave_queue()
-        if wrote and _count_commit(str(self.settings_dict["NAME"])) % CHECKPOINT_EVERY == 0:
+        if wrote and _count_commit(self._file) % CHECKPOINT_EVERY == 0:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
