@@ -313,7 +313,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Lists count their rows up to 1,000 ("count_capped": more): a district has a million
+    # residents, orders and audit events, and counting them all cost more than the page.
+    "DEFAULT_PAGINATION_CLASS": "sanan.core.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "sanan.core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

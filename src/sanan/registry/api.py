@@ -28,7 +28,6 @@ from rest_framework.views import APIView
 
 from sanan.accounts.permissions import permissions_for
 from sanan.core.errors import DomainError, PermissionDenied
-from sanan.core.pagination import CappedPageNumberPagination
 from sanan.places.models import Place
 from sanan.registry import selectors, services
 from sanan.registry.filters import (
@@ -550,7 +549,6 @@ _RESIDENT_FIELDS = (
 class ResidentViewSet(RegistryApiMixin, viewsets.GenericViewSet):
     serializer_class = ResidentSerializer
     filterset_class = ResidentFilter
-    pagination_class = CappedPageNumberPagination  # a district has a million residents
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> Any:
