@@ -468,6 +468,53 @@ def test_parse__column_mapping__corrected_by_hand(reg: RegistryWorld, dispatcher
     assert report.ok, report.problems
 
 
+def test_import__runs_with_the_collector_paused_and_gives_it_back(
+    reg: RegistryWorld, dispatcher: User
+) -> None:
+    """The garbage collector is off while an import checks and writes, back on when it ends,
+    whether it ended well or refused the file."""
+    import gc
+
+    seen: list[bool] = []
+
+    def progress(done: int, total: int, phase: str) -> None:
+        seen.append(gc.isenabled())
+
+    good = csv_bytes(
+        [["姓名", "身份证号", "地址", "与户主关系"], ["冯十四", new_id(44), "A院A1号101室", "子女"]]
+    )
+    assert gc.isenabled()
+    mapping = imports.parse(good, kind="residents").mapping
+    report = imports.apply(
+        good, mapping=mapping, kind="residents", actor=dispatcher, progress=progress
+    )
+    assert report.ok, report.problems
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()
+    with pytest.raises(DomainError):
+        imports.dry_run(b"", mapping=mapping, kind="residents", actor=dispatcher)
+    assert gc.isenabled()
+
+
+def test_collector_pause__held_until_the_last_of_two_imports_ends_and_kept_off_if_it_was() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with imports._collector_paused():
+        with imports._collector_paused():  # a second import, in another thread
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with imports._collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize(
     ("text", "parts"),
     [

@@ -38,6 +38,7 @@ import contextlib
 import csv
 import datetime as dt
 import functools
+import gc
 import io
 import logging
 import os
@@ -3263,7 +3264,60 @@ def _page_cache() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {before}")
 
 
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+_collector_was_on = False
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's automatic garbage collection held off while an import runs (and back on when
+    the last running import ends, if it was on before).
+
+    An import keeps what it checked until it writes: a million objects and more, which made
+    the collector's full passes walk more and more of the process, again and again: a third of
+    the time of checking 100,000 rows among 3.2 million residents (8 s with, 5 s without).
+    The pause is the process's, so requests served beside an import leave their cyclic garbage
+    (rare: Django's request cycle is freed by reference counting) until it ends; a collection
+    follows as usual."""
+    global _collector_pauses, _collector_was_on
+    with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_on = gc.isenabled()
+            gc.disable()
+        _collector_pauses += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_on:
+                gc.enable()
+
+
 def _run(
+    source: Source,
+    *,
+    mapping: Mapping[str, str],
+    kind: str,
+    actor: Any,
+    dry_run: bool,
+    progress: Progress | None,
+    job: ImportJob | None,
+) -> ImportReport:
+    with _collector_paused():
+        return _run_paused(
+            source,
+            mapping=mapping,
+            kind=kind,
+            actor=actor,
+            dry_run=dry_run,
+            progress=progress,
+            job=job,
+        )
+
+
+def _run_paused(
     source: Source,
     *,
     mapping: Mapping[str, str],
