@@ -22,7 +22,8 @@ residents to 1 million orders) it runs, against populations built once and kept 
   in 300 communities (``bench/registry_bench.py``);
 
 and once per run, whatever the sizes: ``intake`` (orders over HTTP as ``sanan serve`` serves
-them, a fresh database), ``locate`` (point → courtyard, 10,000 courtyards) and ``versus`` (side
+them, three rounds on fresh databases, the median; first, before the other parts load the
+machine), ``locate`` (point → courtyard, 10,000 courtyards) and ``versus`` (side
 by side with django-helpdesk at 100,000 records, ``bench/versus_helpdesk.py``; only when 100,000
 is among the sizes, or asked with ``--only``).
 
@@ -162,15 +163,22 @@ class Suite:
             driver="wrk" if shutil.which("wrk") else "python",
             seconds=3.0 if self.quick else 20.0, warmup=1.0 if self.quick else 5.0,
         )  # fmt: skip
-        r = wb.run_intake(ns)
-        if r.errors or not r.stored_ok:
-            self.problems.append(
-                f"intake: {r.errors} errors, {r.created} created, {r.in_db} stored"
-            )
+        # Rounds on fresh databases, the median shown, as the intake's own benchmark does: one
+        # round of 20 s moves by ±10 % on a 2-core machine.
+        rounds = [wb.run_intake(ns) for _ in range(1 if self.quick else 3)]
+        for r in rounds:
+            if r.errors or not r.stored_ok:
+                self.problems.append(
+                    f"intake: {r.errors} errors, {r.created} created, {r.in_db} stored"
+                )
+        r = sorted(rounds, key=lambda x: x.rate)[len(rounds) // 2]
+        errors = sum(x.errors for x in rounds)
+        worst = max(x.p99 for x in rounds)
         self.add("intake", "intake over HTTP, `POST /api/v1/orders/`, fresh SQLite file", None,
-                 rate=r.rate, p50_ms=r.p50, p95_ms=r.p95, p99_ms=r.p99, errors=r.errors,
+                 rate=r.rate, p50_ms=r.p50, p95_ms=r.p95, p99_ms=r.p99, errors=errors,
                  cpu_ms=r.cpu_ms, queries=r.queries, workers=r.workers,
-                 target="≥ 300/s, p99 < 250 ms", ok=r.rate >= 300 and r.p99 < 250)  # fmt: skip
+                 rounds=[round(x.rate) for x in rounds],
+                 target="≥ 300/s, p99 < 250 ms", ok=r.rate >= 300 and worst < 250)  # fmt: skip
 
     def _json_lines(self, text: str) -> list[dict[str, Any]]:
         found = []
@@ -308,12 +316,15 @@ class Suite:
         say(f"   {name}: {time.perf_counter() - started:.0f} s")
 
     def run(self, sizes: list[int], parts: list[str], caps: dict[str, int]) -> None:
+        # Intake first, on a machine the other parts have not just loaded: PostgreSQL writes
+        # back for minutes what the registry's imports wrote, on the disk that each of
+        # SQLite's commits waits for.
+        if "intake" in parts:
+            self.attempt("intake", self.intake)
         for size in sizes:
             for part in ("orders", "pages", "figures", "dashboard", "registry"):
                 if part in parts and size <= caps.get(part, size):
                     self.attempt(f"{part} {size:,}", lambda p=part, s=size: getattr(self, p)(s))
-        if "intake" in parts:
-            self.attempt("intake", self.intake)
         if "locate" in parts:
             self.attempt("locate", self.locate)
         if "versus" in parts:
@@ -352,6 +363,8 @@ def _cell(row: dict[str, Any]) -> str:
         parts.append(f"({row['queries']} q)")
     if row.get("ratio") is not None:
         parts.append(f"**{row['ratio']:.2f}×**")
+    if len(row.get("rounds") or ()) > 1:
+        parts.append(f"median of {', '.join(f'{r:,}/s' for r in row['rounds'])}")
     mark = {True: " ✅", False: " ❌"}.get(row.get("ok"), "")  # type: ignore[arg-type]
     return " ".join(parts) + mark
 
