@@ -469,12 +469,18 @@ def test_parse__column_mapping__corrected_by_hand(reg: RegistryWorld, dispatcher
 
 
 def test_import__runs_with_the_collector_paused_and_gives_it_back(
-    reg: RegistryWorld, dispatcher: User
+    reg: RegistryWorld, dispatcher: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The garbage collector is off while an import checks and writes, back on when it ends,
-    whether it ended well or refused the file."""
+    """The garbage collector is off while an import checks and writes, but for the full
+    collections it runs every ``COLLECT_EVERY_S`` at its progress points (the cyclic garbage
+    of requests served beside it); back on when it ends, whether it ended well or refused the
+    file."""
     import gc
 
+    collected: list[bool] = []
+    collect = gc.collect
+    monkeypatch.setattr(imports, "COLLECT_EVERY_S", 0.0)
+    monkeypatch.setattr(gc, "collect", lambda *a: collected.append(gc.isenabled()) or collect(*a))
     seen: list[bool] = []
 
     def progress(done: int, total: int, phase: str) -> None:
@@ -491,6 +497,8 @@ def test_import__runs_with_the_collector_paused_and_gives_it_back(
     assert report.ok, report.problems
     assert seen
     assert not any(seen)
+    assert len(collected) >= len(seen)  # one before each progress report, here
+    assert not any(collected)
     assert gc.isenabled()
     with pytest.raises(DomainError):
         imports.dry_run(b"", mapping=mapping, kind="residents", actor=dispatcher)

@@ -14,13 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import (
+    PageNumberPagination,
+    _get_displayed_page_numbers,
+    _get_page_links,
+)
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+if TYPE_CHECKING:
+    from rest_framework.pagination import HtmlContextWithPageLinks  # the stubs' only
 
 COUNT_CAP = 1_000
 # The furthest row a page may start at: a larger offset is past any list (and past what the
@@ -178,6 +186,26 @@ class CappedPageNumberPagination(PageNumberPagination):
                 "results": data,
             }
         )
+
+    def get_html_context(self) -> HtmlContextWithPageLinks:
+        """The browsable API's page links: DRF's, up to the page shown and the next one when
+        there is one (a capped list knows no last page; DRF's own links assume one)."""
+        assert self.page is not None
+        base_url = self.request.build_absolute_uri()  # type: ignore[union-attr]
+
+        def page_number_to_url(number: int) -> str:
+            if number == 1:
+                return remove_query_param(base_url, self.page_query_param)
+            return replace_query_param(base_url, self.page_query_param, number)
+
+        current = self.page.number
+        final = max(self.page.paginator.num_pages, current + int(self.page.has_next()))
+        numbers = _get_displayed_page_numbers(current, final)
+        return {
+            "previous_url": self.get_previous_link(),  # type: ignore[typeddict-item]
+            "next_url": self.get_next_link(),  # type: ignore[typeddict-item]
+            "page_links": _get_page_links(numbers, current, page_number_to_url),
+        }
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = super().get_paginated_response_schema(schema)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import itertools
 import os
 import sqlite3
@@ -87,14 +86,21 @@ def _process_queue(name: str) -> threading.Lock:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    @functools.cached_property
+    _file_of: tuple[str, str]  # the name last asked, its real path
+
+    @property
     def _file(self) -> str:
         """The database file's real path: two names for one file (a relative one, a link)
-        share its queues, its lock file and its commit count."""
-        return os.path.realpath(str(self.settings_dict["NAME"]))
+        share its queues, its lock file and its commit count. Worked out again when the name
+        changes (the test database's set-up renames a connection's database)."""
+        name = str(self.settings_dict["NAME"])
+        if self._file_of[0] != name:
+            self._file_of = (name, os.path.realpath(name))
+        return self._file_of[1]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._file_of = ("", "")
         self._writers_fd: int | None = None
         self._writers_pid = 0
         self._writers_held = False
