@@ -3320,29 +3320,8 @@ def _collecting(progress: Progress) -> Progress:
     return tick
 
 
+@_collector_paused()
 def _run(
-    source: Source,
-    *,
-    mapping: Mapping[str, str],
-    kind: str,
-    actor: Any,
-    dry_run: bool,
-    progress: Progress | None,
-    job: ImportJob | None,
-) -> ImportReport:
-    with _collector_paused():
-        return _run_paused(
-            source,
-            mapping=mapping,
-            kind=kind,
-            actor=actor,
-            dry_run=dry_run,
-            progress=_collecting(progress or _no_progress),
-            job=job,
-        )
-
-
-def _run_paused(
     source: Source,
     *,
     mapping: Mapping[str, str],
@@ -3355,7 +3334,7 @@ def _run_paused(
     started = time.perf_counter()
     _fields(kind)
     _require_import(actor)
-    progress = progress or _no_progress
+    progress = _collecting(progress or _no_progress)
     data, _name = _read_source(source)
     table = _open(data)
     report = ImportReport(kind=kind, dry_run=dry_run, job_id=job.pk if job else None)
